@@ -1,0 +1,2 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+__all__ = []
