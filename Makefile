@@ -1,0 +1,21 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+# `make demo` and `make test` set up .venv first when needed (idempotent).
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint clean-venv
+
+setup:
+	bash tools/setup_env.sh
+
+demo: setup
+	$(PY) tools/demo/smoke_demo.py
+
+test: setup lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	.venv/bin/ruff check mmusot tools data_converters configs tests
+
+clean-venv:
+	rm -rf .venv

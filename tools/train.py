@@ -1,0 +1,102 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Train a tracker (mmusot's USOT or any mmtrack model) with mmengine.
+
+Examples::
+
+    python tools/train.py configs/usot/<config>.py
+    python tools/train.py CONFIG --work-dir work_dirs/run1 --resume
+    python tools/train.py CONFIG --resume work_dirs/run1/epoch_5.pth
+    bash tools/dist_train.sh CONFIG 4            # 4 GPUs, DDP
+"""
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+import torch
+from mmengine.config import DictAction
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmusot.engine import (OfflineCheckpointError, check_offline_config,
+                           load_config)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Train a single object tracker (mmusot / mmtrack).')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--work-dir', help='where logs and checkpoints go (default: '
+        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume training: from the given checkpoint, or, with no '
+        'value, from the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (needs a CUDA device)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. '
+        'train_cfg.max_epochs=2 model.backbone.init_cfg=None')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local_rank, torchrun --local-rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> Runner:
+    args = parse_args(argv)
+    try:
+        cfg = load_config(args.config, args.cfg_options, args.launcher,
+                          args.work_dir)
+    except FileNotFoundError as err:
+        sys.exit(f'error: {err}')
+
+    if args.amp:
+        if not torch.cuda.is_available():
+            sys.exit('error: --amp needs a CUDA device; none is available')
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper == 'AmpOptimWrapper':
+            print_log('AMP is already enabled in the config.', 'current')
+        else:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    try:
+        check_offline_config(cfg, args.config)
+    except OfflineCheckpointError as err:
+        sys.exit(f'error: {err}')
+
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.train()
+    return runner
+
+
+if __name__ == '__main__':
+    main()
