@@ -1,0 +1,224 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mmusot.models.track_heads import USOTHead, iou_loss, weighted_bce_loss
+from mmusot.utils import build_formula_state_dict, read_key_list
+
+PARITY = Path(__file__).resolve().parents[3] / '..' / 'shared' / 'docs' / \
+    'parity'
+
+
+def small_head(**kwargs):
+    torch.manual_seed(0)
+    return USOTHead(in_channels=8, **kwargs)
+
+
+@pytest.mark.parametrize('feat_size,resp', [(31, 25), (33, 27)])
+def test_forward_shapes(feat_size, resp):
+    head = small_head().eval()
+    xf = torch.randn(2, 8, feat_size, feat_size)
+    zf = torch.randn(2, 8, 7, 7)
+    enc = head.encode_search(xf)
+    assert [tuple(t.shape) for t in enc['cls']] == [
+        (2, 8, feat_size - 2, feat_size - 2),
+        (2, 8, feat_size - 4, feat_size - 2),
+        (2, 8, feat_size - 2, feat_size - 4)
+    ]
+    cls, reg = head.forward_offline(enc, zf)
+    assert cls.shape == (2, 1, resp, resp)
+    assert reg.shape == (2, 4, resp, resp) and (reg > 0).all()
+    mem = head.forward_memory(enc, torch.randn(2, 7, 8, 7, 7))
+    assert mem.shape == (2, 1, resp, resp)
+
+
+def test_head_parameter_names_match_official():
+    head = USOTHead()
+    names = set(head.state_dict())
+    for name in ('adjust', 'bias', 'cls_encode.matrix11_k.0.weight',
+                 'reg_encode.matrix21_s.1.running_var', 'cls_dw.weight',
+                 'reg_dw.weight', 'conf_fusion.conf_gen.0.bias',
+                 'conf_fusion.value_gen.1.weight', 'bbox_tower.9.weight',
+                 'cls_memory_tower.10.running_mean', 'cls_memory_pred.bias'):
+        assert name in names
+    n_params = sum(p.numel() for p in head.parameters())
+    assert abs(n_params / 1e6 - 15.37) < 0.01
+    assert head.adjust.item() == pytest.approx(0.1)
+    assert torch.equal(head.bias.data, torch.ones(1, 4, 1, 1))
+
+
+def test_box_to_cells():
+    head = small_head()
+    px = torch.tensor([[0.0, 31.0, 63.0, 200.0]])
+    torch.testing.assert_close(
+        head.template_box_to_cells(px),
+        torch.tensor([[0.0, 3.0, 7.0, 14.0]]))
+    torch.testing.assert_close(
+        head.search_box_to_cells(torch.tensor([[31.0, 127.0, 223.0, 0.0]])),
+        torch.tensor([[0.0, 12.0, 24.0, -31 / 8]]))
+    torch.testing.assert_close(
+        head.search_box_to_cells(
+            torch.tensor([[0.0, 127.0, 300.0, 100.0]]), clamp=(15, 239)),
+        torch.tensor([[-2.0, 12.0, 26.0, 69 / 8]]))
+    fixed = small_head(search_pool_axis='corrected')
+    torch.testing.assert_close(
+        fixed.search_box_to_cells(torch.tensor([[7.0, 127.0, 247.0, 15.0]])),
+        torch.tensor([[0.0, 15.0, 30.0, 1.0]]))
+    with pytest.raises(ValueError):
+        small_head(search_pool_axis='other')
+
+
+def test_weighted_bce_by_hand():
+    logits = torch.tensor([0.0, 2.0, -1.0, 3.0])
+    labels = torch.tensor([1.0, 1.0, 0.0, 0.0])
+
+    def bce(x, y):
+        p = 1 / (1 + math.exp(-x))
+        return -(y * math.log(p) + (1 - y) * math.log(1 - p))
+
+    pos = (bce(0.0, 1) + bce(2.0, 1)) / 2
+    neg = (bce(-1.0, 0) + bce(3.0, 0)) / 2
+    loss = weighted_bce_loss(logits, labels)
+    assert loss.item() == pytest.approx(0.5 * pos + 0.5 * neg, rel=1e-6)
+    # No positive: only the negative half counts.
+    loss = weighted_bce_loss(logits[2:], labels[2:])
+    assert loss.item() == pytest.approx(0.5 * neg, rel=1e-6)
+
+
+def test_iou_loss_by_hand():
+    # Target box 4x4 around the cell; prediction 2x4 inside it: I = 8,
+    # U = 16, loss = -log(9 / 17). The second cell has weight 0.
+    target = torch.tensor([2.0, 2.0, 2.0, 2.0]).view(1, 4, 1, 1).repeat(
+        1, 1, 1, 2)
+    pred = torch.tensor([1.0, 2.0, 1.0, 2.0]).view(1, 4, 1, 1).repeat(
+        1, 1, 1, 2)
+    weight = torch.tensor([[[[1.0, 0.0]]]])
+    assert iou_loss(pred, target, weight).item() == pytest.approx(
+        -math.log(9 / 17), rel=1e-6)
+    assert iou_loss(target, target, weight).item() == pytest.approx(0.0)
+    assert iou_loss(pred, target, weight * 0).item() == 0.0
+
+
+def test_targets_diamond_and_regression():
+    head = small_head()
+    boxes = torch.tensor([[95.0, 111.0, 159.0, 143.0],
+                          [20.0, 20.0, 80.0, 60.0]])
+    shift = torch.tensor([[0.0, 0.0], [50.0, -20.0]])
+    cls, reg, weight = head.get_targets(boxes, 25, 255, shift)
+    assert cls.shape == (2, 1, 25, 25) and reg.shape == (2, 4, 25, 25)
+    assert cls.sum((1, 2, 3)).tolist() == [13.0, 13.0]
+    assert cls[0, 0, 12, 12] == 1 and cls[0, 0, 12, 14] == 1
+    assert cls[0, 0, 13, 14] == 0
+    # trunc(-50 / 8) = -6, trunc(20 / 8) = 2 → centre (row 14, col 6).
+    assert cls[1, 0, 14, 6] == 1 and cls[1, 0, 12, 6] == 1
+    # Cell (12, 12) is pixel (127, 127).
+    assert reg[0, :, 12, 12].tolist() == [32.0, 16.0, 32.0, 16.0]
+    # Cell (0, 0) is pixel (31, 31).
+    assert reg[1, :, 0, 0].tolist() == [11.0, 11.0, 49.0, 29.0]
+    assert weight[0, 0, 12, 8] == 0  # x = 95 is on the edge, not inside
+    assert weight[0, 0, 12, 9] == 1
+    assert weight[0].sum() == 7 * 3  # x in 103..151, y in 119..135
+    # Without the shift, the centre cell of the box is used.
+    cls2, _, _ = head.get_targets(boxes, 25, 255)
+    assert cls2[0, 0, 12, 12] == 1 and cls2[1, 0, 2, 3] == 1
+
+
+def test_decode_best_boxes():
+    head = small_head()
+    score = torch.zeros(1, 1, 25, 25)
+    score[0, 0, 3, 20] = 5.0
+    reg = torch.ones(1, 4, 25, 25)
+    reg[0, :, 3, 20] = torch.tensor([10.0, 20.0, 30.0, 40.0])
+    box = head.decode_best_boxes(score, reg, 255)
+    gx, gy = 8 * 20 + 31, 8 * 3 + 31
+    assert box.tolist() == [[gx - 10, gy - 20, gx + 30, gy + 40]]
+
+
+def _loss_inputs(head, batch=2, mem=None):
+    gen = torch.Generator().manual_seed(3)
+    xf = torch.randn(batch, 8, 31, 31, generator=gen, requires_grad=True)
+    zf = torch.randn(batch, 8, 7, 7, generator=gen, requires_grad=True)
+    boxes = torch.tensor([[95.0, 100.0, 160.0, 150.0]]).repeat(batch, 1)
+    targets = head.get_targets(boxes, 25, 255)
+    xf_mem = None
+    if mem:
+        xf_mem = torch.randn(batch * mem, 8, 31, 31, generator=gen,
+                             requires_grad=True)
+    cells = head.search_box_to_cells(boxes, head.search_clip)
+    return xf, zf, targets, xf_mem, cells
+
+
+def test_naive_loss_backward():
+    head = small_head().train()
+    xf, zf, targets, _, _ = _loss_inputs(head)
+    losses = head.loss(zf, xf, *targets, search_size=255)
+    assert set(losses) == {'loss_cls', 'loss_reg'}
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    assert head.cls_pred.weight.grad.abs().sum() > 0
+    assert head.adjust.grad is not None and xf.grad.abs().sum() > 0
+    assert head.cls_memory_pred.weight.grad is None
+
+
+def test_cycle_loss_weights_and_backward():
+    head = small_head().train()
+    xf, zf, targets, xf_mem, cells = _loss_inputs(head, batch=2, mem=4)
+    head.lambda1 = 0.25
+    head.cls_ratio = 0.4
+    losses = head.loss(zf, xf, *targets, search_size=255, xf_mem=xf_mem,
+                       search_cells=cells)
+    assert set(losses) == {'loss_cls', 'loss_reg', 'loss_mem'}
+    sum(losses.values()).backward()
+    # Gradients reach the memory head, the shared cls encoders and, through
+    # the pooled memory kernels, the memory features.
+    assert head.cls_memory_pred.weight.grad.abs().sum() > 0
+    assert head.conf_fusion.conf_gen[0].weight.grad.abs().sum() > 0
+    assert head.cls_encode.matrix11_k[0].weight.grad.abs().sum() > 0
+    assert xf_mem.grad.abs().sum() > 0
+
+
+def test_loss_by_feat_weights():
+    head = small_head()
+    cls = torch.zeros(1, 1, 25, 25)
+    reg = torch.full((1, 4, 25, 25), 2.0)
+    label, target, weight = head.get_targets(
+        torch.tensor([[100.0, 100.0, 150.0, 150.0]]), 25, 255)
+    naive = head.loss_by_feat(cls, reg, label, target, weight)
+    cycle = head.loss_by_feat(
+        cls, reg, label, target, weight, mem_logits=cls, lambda1=0.275)
+    raw_cls = weighted_bce_loss(cls, label)
+    assert naive['loss_cls'].item() == pytest.approx(0.2 * raw_cls.item())
+    assert cycle['loss_cls'].item() == pytest.approx(0.275 * raw_cls.item())
+    assert cycle['loss_mem'].item() == pytest.approx(0.625 * raw_cls.item())
+    assert naive['loss_reg'].item() == pytest.approx(
+        iou_loss(reg, target, weight).item())
+
+
+@pytest.mark.skipif(not PARITY.is_dir(), reason='parity fixture absent')
+def test_head_matches_official_outputs():
+    """Offline and memory heads on the golden features (no backbone)."""
+    specs = read_key_list(str(PARITY / 'usot_official_keys.txt'))
+    state = build_formula_state_dict(specs)
+    prefix = 'connect_model.'
+    head_state = {
+        k[len(prefix):]: v
+        for k, v in state.items() if k.startswith(prefix)
+    }
+    head = USOTHead()
+    head.load_state_dict(head_state, strict=True)
+    head.eval()
+    golden = np.load(PARITY / 'golden.npz')
+    xf = torch.from_numpy(golden['xf'])
+    with torch.no_grad():
+        enc = head.encode_search(xf)
+        cls, reg = head.forward_offline(enc, torch.from_numpy(golden['zf']))
+        mem = head.forward_memory(enc,
+                                  torch.from_numpy(golden['memory'])[None])
+    assert (cls - torch.from_numpy(golden['cls'])).abs().max() <= 1e-5
+    assert (reg - torch.from_numpy(golden['reg'])).abs().max() <= 1e-4
+    assert (mem - torch.from_numpy(golden['cls_mem'])).abs().max() <= 1e-5
