@@ -1,0 +1,79 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+# The USOT network (usot_spec.md §3): SiamRPN++-style ResNet-50 up to layer3
+# (stride 8), 1x1 conv + BN neck to 256 channels, USOTHead. Official
+# reference behaviour by default (usot_spec.md §10): search-side pooling on
+# the (v - 31) / 8 axis, backbone BN in train mode while frozen.
+default_scope = 'mmtrack'
+custom_imports = dict(imports=['mmusot'], allow_failed_imports=False)
+
+exemplar_size = 127
+search_size = 255
+
+model = dict(
+    type='USOT',
+    # BGR 0-255, no mean/std (usot_spec.md §2.7).
+    data_preprocessor=dict(type='TrackDataPreprocessor'),
+    backbone=dict(
+        type='SOTResNet',
+        depth=50,
+        num_stages=3,
+        strides=(1, 2, 1),
+        dilations=(1, 1, 2),
+        out_indices=(2, ),
+        # Freezing is by requires_grad (frozen_modules / hooks), so that
+        # mmdet's train() does not re-freeze or put BN in eval mode.
+        frozen_stages=-1,
+        norm_eval=False,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        # Pretrained weights: tools/convert_usot_checkpoint.py output, e.g.
+        # dict(type='Pretrained', checkpoint=..., prefix='backbone.').
+        init_cfg=None),
+    neck=dict(
+        type='mmdet.ChannelMapper',
+        in_channels=[1024],
+        out_channels=256,
+        kernel_size=1,
+        norm_cfg=dict(type='BN'),
+        act_cfg=None),
+    head=dict(
+        type='USOTHead',
+        in_channels=256,
+        num_tower_convs=4,
+        pool_size=7,
+        stride=8,
+        template_clip=(7.0, 119.0),
+        # 'official' (v - 31) / 8 (quirk 2) or 'corrected' (v - 7) / 8.
+        search_pool_axis='official',
+        search_clip=(31.0, 223.0),
+        memory_clip=(15.0, 239.0),
+        label_radius=2,
+        naive_cls_weight=0.2,
+        reg_loss_weight=1.0,
+        # Set per epoch by a hook in the cycle-memory stage.
+        lambda1=0.3,
+        lambda_total=0.9,
+        cls_ratio=0.6),
+    # 'train': frozen backbone BN still in train mode (official, quirk 5);
+    # 'eval': mmdet-style eval mode for frozen BN layers.
+    frozen_bn_mode='train',
+    train_cfg=dict(
+        exemplar_size=exemplar_size, search_size=search_size, num_memory=4),
+    # Inference settings (usot_spec.md §6.1), read by USOTTrackingMixin.
+    test_cfg=dict(
+        test_mode='OPE',
+        exemplar_size=exemplar_size,
+        instance_size=search_size,
+        big_instance_size=271,
+        small_object_area_ratio=0.004,
+        total_stride=8,
+        context_amount=0.5,
+        window_influence=0.321,
+        penalty_k=0.021,
+        lr=0.73,
+        offline_weight=0.3,
+        memory_queue_size=7,
+        init_memory_score=0.9,
+        memory_clamp_margin=8,
+        memory_index='official',
+        size_smoothing='double',
+        min_size=10.0))
