@@ -6,6 +6,7 @@ shards (cluster array jobs), resume by re-running with the same arguments,
 ``--merge-only`` to write the infos file once all shards are done, a
 progress bar and a summary at the end.
 """
+
 import argparse
 import os
 import sys
@@ -17,10 +18,18 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, _REPO)
 
-from mmusot.pseudo_labels import (PRESETS, FLOW_BACKENDS,  # noqa: E402
-                                  SettingsMismatchError, VideoSource,
-                                  convert_sources, format_summary, merge,
-                                  parse_shard, preset_settings, select_shard)
+from mmusot.pseudo_labels import (  # noqa: E402
+    FLOW_BACKENDS,
+    PRESETS,
+    SettingsMismatchError,
+    VideoSource,
+    convert_sources,
+    format_summary,
+    merge,
+    parse_shard,
+    preset_settings,
+    select_shard,
+)
 
 try:
     from tqdm import tqdm
@@ -28,39 +37,79 @@ except ImportError:  # pragma: no cover
     tqdm = None
 
 
-def add_common_args(parser: argparse.ArgumentParser,
-                    default_preset: str = 'default') -> None:
+def add_common_args(
+    parser: argparse.ArgumentParser, default_preset: str = 'default'
+) -> None:
     """Arguments shared by all converters."""
     parser.add_argument('out', help='output dataset root (data_root)')
-    parser.add_argument('--name', default='pseudo',
-                        help='infos file is <out>/<name>_infos.txt')
-    parser.add_argument('--workers', type=int, default=1,
-                        help='worker processes (default 1)')
-    parser.add_argument('--shard', default='0/1',
-                        help='i/n: process every n-th video from the i-th; '
-                        'run --merge-only when all shards are done')
-    parser.add_argument('--merge-only', action='store_true',
-                        help='only write the infos file and summary')
-    parser.add_argument('--no-merge', action='store_true',
-                        help='do not merge at the end of this shard')
-    parser.add_argument('--retry-failed', action='store_true',
-                        help='redo videos recorded as failed')
-    parser.add_argument('--preset', default=default_preset,
-                        choices=sorted(PRESETS),
-                        help='per-dataset settings (usot_spec.md §1.1)')
-    parser.add_argument('--flow', default='dis', choices=sorted(
-        FLOW_BACKENDS), help='optical flow backend')
-    parser.add_argument('--dis-preset', default='medium',
-                        choices=['ultrafast', 'fast', 'medium'])
-    parser.add_argument('--work-size', type=int, nargs=2, default=None,
-                        metavar=('H', 'W'),
-                        help='flow working resolution (default 384 640)')
-    parser.add_argument('--max-frames', type=int, default=None,
-                        help='use only the first frames of every video')
-    parser.add_argument('--reversed-interpolation', action='store_true',
-                        help="official code's reversed interpolation")
-    parser.add_argument('--keep-filtered-frames', action='store_true',
-                        help='keep decoded frames of filtered videos')
+    parser.add_argument(
+        '--name', default='pseudo', help='infos file is <out>/<name>_infos.txt'
+    )
+    parser.add_argument(
+        '--workers', type=int, default=1, help='worker processes (default 1)'
+    )
+    parser.add_argument(
+        '--shard',
+        default='0/1',
+        help='i/n: process every n-th video from the i-th; '
+        'run --merge-only when all shards are done',
+    )
+    parser.add_argument(
+        '--merge-only',
+        action='store_true',
+        help='only write the infos file and summary',
+    )
+    parser.add_argument(
+        '--no-merge',
+        action='store_true',
+        help='do not merge at the end of this shard',
+    )
+    parser.add_argument(
+        '--retry-failed',
+        action='store_true',
+        help='redo videos recorded as failed',
+    )
+    parser.add_argument(
+        '--preset',
+        default=default_preset,
+        choices=sorted(PRESETS),
+        help='per-dataset settings (usot_spec.md §1.1)',
+    )
+    parser.add_argument(
+        '--flow',
+        default='dis',
+        choices=sorted(FLOW_BACKENDS),
+        help='optical flow backend',
+    )
+    parser.add_argument(
+        '--dis-preset',
+        default='medium',
+        choices=['ultrafast', 'fast', 'medium'],
+    )
+    parser.add_argument(
+        '--work-size',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('H', 'W'),
+        help='flow working resolution (default 384 640)',
+    )
+    parser.add_argument(
+        '--max-frames',
+        type=int,
+        default=None,
+        help='use only the first frames of every video',
+    )
+    parser.add_argument(
+        '--reversed-interpolation',
+        action='store_true',
+        help="official code's reversed interpolation",
+    )
+    parser.add_argument(
+        '--keep-filtered-frames',
+        action='store_true',
+        help='keep decoded frames of filtered videos',
+    )
     parser.add_argument('--jpeg-quality', type=int, default=95)
     parser.add_argument('--quiet', action='store_true')
 
@@ -70,11 +119,13 @@ def settings_from_args(args: argparse.Namespace):
     s = preset_settings(args.preset)
     over = dict(
         flow=args.flow,
-        flow_kwargs=(dict(preset=args.dis_preset)
-                     if args.flow == 'dis' else {}),
+        flow_kwargs=(
+            dict(preset=args.dis_preset) if args.flow == 'dis' else {}
+        ),
         reversed_interpolation=args.reversed_interpolation,
         keep_filtered_frames=args.keep_filtered_frames,
-        jpeg_quality=args.jpeg_quality)
+        jpeg_quality=args.jpeg_quality,
+    )
     if args.work_size:
         over['work_size'] = tuple(args.work_size)
     if args.max_frames is not None:
@@ -82,8 +133,11 @@ def settings_from_args(args: argparse.Namespace):
     return replace(s, **over)
 
 
-def run(args: argparse.Namespace, sources: List[VideoSource],
-        extra: Optional[dict] = None) -> int:
+def run(
+    args: argparse.Namespace,
+    sources: List[VideoSource],
+    extra: Optional[dict] = None,
+) -> int:
     """Convert this shard's sources, merge, print the summary.
 
     Returns:
@@ -104,16 +158,24 @@ def run(args: argparse.Namespace, sources: List[VideoSource],
     def on_record(rec, skipped):
         if bar is not None:
             bar.update(1)
-            bar.set_postfix_str(('skip ' if skipped else '') + rec['video']
-                                [-30:])
+            bar.set_postfix_str(
+                ('skip ' if skipped else '') + rec['video'][-30:]
+            )
         if rec['status'] == 'failed' and not skipped:
-            msg = f"FAILED {rec['video']}: {rec['reason']}"
+            msg = f'FAILED {rec["video"]}: {rec["reason"]}'
             (bar.write if bar is not None else print)(msg)
 
     t0 = time.perf_counter()
     try:
-        convert_sources(mine, args.out, settings, args.workers,
-                        args.retry_failed, on_record, extra)
+        convert_sources(
+            mine,
+            args.out,
+            settings,
+            args.workers,
+            args.retry_failed,
+            on_record,
+            extra,
+        )
     except SettingsMismatchError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
@@ -127,9 +189,12 @@ def run(args: argparse.Namespace, sources: List[VideoSource],
         print(f'infos: {os.path.join(args.out, args.name + "_infos.txt")}')
     else:
         from mmusot.pseudo_labels import load_records, summarize
+
         mine_names = {s.name for s in mine}
         recs = [r for r in load_records(args.out) if r['video'] in mine_names]
         print(format_summary(summarize(recs), wall))
-        print(f'shard {args.shard} done; when all shards are done run the '
-              f'same command with --merge-only')
+        print(
+            f'shard {args.shard} done; when all shards are done run the '
+            f'same command with --merge-only'
+        )
     return 0

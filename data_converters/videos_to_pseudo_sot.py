@@ -12,6 +12,7 @@ Examples::
 The input is searched recursively for video files (mp4, avi, mov, mkv, ...)
 and frame folders (a folder holding images, in lexicographic order).
 """
+
 import argparse
 import sys
 
@@ -22,8 +23,9 @@ from mmusot.pseudo_labels import discover_sources
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('input', help='a folder (searched recursively) or '
-                        'one video file')
+    parser.add_argument(
+        'input', help='a folder (searched recursively) or one video file'
+    )
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -32,8 +34,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     sources = discover_sources(args.input)
     if not sources:
-        print(f'error: no video files or frame folders under {args.input}',
-              file=sys.stderr)
+        print(
+            f'error: no video files or frame folders under {args.input}',
+            file=sys.stderr,
+        )
         return 1
     return run(args, sources, dict(input=args.input))
 

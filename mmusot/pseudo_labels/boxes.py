@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Box geometry shared by the pseudo-label stages (numpy only)."""
+
 import numpy as np
 
 _EPS = 1e-12
@@ -19,10 +20,12 @@ def box_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
     """
     b1 = np.asarray(boxes1, dtype=np.float64)
     b2 = np.asarray(boxes2, dtype=np.float64)
-    iw = np.minimum(b1[..., 2], b2[..., 2]) - np.maximum(b1[..., 0],
-                                                         b2[..., 0])
-    ih = np.minimum(b1[..., 3], b2[..., 3]) - np.maximum(b1[..., 1],
-                                                         b2[..., 1])
+    iw = np.minimum(b1[..., 2], b2[..., 2]) - np.maximum(
+        b1[..., 0], b2[..., 0]
+    )
+    ih = np.minimum(b1[..., 3], b2[..., 3]) - np.maximum(
+        b1[..., 1], b2[..., 1]
+    )
     inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
     area1 = (b1[..., 2] - b1[..., 0]) * (b1[..., 3] - b1[..., 1])
     area2 = (b2[..., 2] - b2[..., 0]) * (b2[..., 3] - b2[..., 1])
@@ -30,9 +33,9 @@ def box_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, _EPS), 0.0)
 
 
-def box_diou(boxes1: np.ndarray,
-             boxes2: np.ndarray,
-             gamma: float = 1.0) -> np.ndarray:
+def box_diou(
+    boxes1: np.ndarray, boxes2: np.ndarray, gamma: float = 1.0
+) -> np.ndarray:
     """Distance-IoU with a weight on the centre-distance penalty.
 
     ``IoU - gamma * rho^2 / c^2`` where rho is the distance between the box
@@ -53,11 +56,13 @@ def box_diou(boxes1: np.ndarray,
     cy1 = (b1[..., 1] + b1[..., 3]) / 2
     cx2 = (b2[..., 0] + b2[..., 2]) / 2
     cy2 = (b2[..., 1] + b2[..., 3]) / 2
-    rho2 = (cx1 - cx2)**2 + (cy1 - cy2)**2
-    ew = np.maximum(b1[..., 2], b2[..., 2]) - np.minimum(b1[..., 0],
-                                                         b2[..., 0])
-    eh = np.maximum(b1[..., 3], b2[..., 3]) - np.minimum(b1[..., 1],
-                                                         b2[..., 1])
+    rho2 = (cx1 - cx2) ** 2 + (cy1 - cy2) ** 2
+    ew = np.maximum(b1[..., 2], b2[..., 2]) - np.minimum(
+        b1[..., 0], b2[..., 0]
+    )
+    eh = np.maximum(b1[..., 3], b2[..., 3]) - np.minimum(
+        b1[..., 1], b2[..., 1]
+    )
     c2 = ew**2 + eh**2
     penalty = np.where(c2 > 0, rho2 / np.maximum(c2, _EPS), 0.0)
     return iou - gamma * penalty

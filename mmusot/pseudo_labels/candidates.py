@@ -5,6 +5,7 @@ Follows the official ``flow_to_bbox``: a 1/32 margin cut, two thresholds
 (alpha = 0.3 and 0.16), a saliency gate, 80 px morphology, size / aspect /
 border filters and the Eq. 2 score with the official multipliers.
 """
+
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -45,8 +46,9 @@ class CandidateConfig:
     max_aspect: float = 6.0
 
 
-def cut_margin(flow: np.ndarray,
-               margin_div: int = 32) -> Tuple[np.ndarray, int, int]:
+def cut_margin(
+    flow: np.ndarray, margin_div: int = 32
+) -> Tuple[np.ndarray, int, int]:
     """Drop a 1/margin_div border of the flow map, where flow is noisy.
 
     Args:
@@ -59,7 +61,7 @@ def cut_margin(flow: np.ndarray,
     """
     h, w = flow.shape[:2]
     mr, mc = int(h / margin_div), int(w / margin_div)
-    return flow[mr:h - mr, mc:w - mc], mr, mc
+    return flow[mr : h - mr, mc : w - mc], mr, mc
 
 
 def motion_distance_map(flow: np.ndarray) -> np.ndarray:
@@ -74,8 +76,7 @@ def motion_distance_map(flow: np.ndarray) -> np.ndarray:
     Returns:
         np.ndarray: of shape (h, w), float32.
     """
-    f = np.nan_to_num(flow.astype(np.float32), nan=0.0, posinf=0.0,
-                      neginf=0.0)
+    f = np.nan_to_num(flow.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     mean = f.reshape(-1, 2).mean(axis=0, dtype=np.float64)
     du = f[..., 0] - np.float32(mean[0])
     dv = f[..., 1] - np.float32(mean[1])
@@ -96,21 +97,24 @@ def motion_threshold(d_max: float, d_mean: float, alpha: float) -> float:
     return alpha * d_max + (1.0 - alpha) * d_mean
 
 
-def passes_saliency_gate(d_max: float,
-                         d_mean: float,
-                         gate_mean: float = 0.05,
-                         gate_ratio: float = 2.5) -> bool:
-    """Official gate: candidates only if D_mean < 0.05 or D_max/D_mean > 2.5.
-    """
+def passes_saliency_gate(
+    d_max: float,
+    d_mean: float,
+    gate_mean: float = 0.05,
+    gate_ratio: float = 2.5,
+) -> bool:
+    """Official saliency gate: D_mean < 0.05 or D_max / D_mean > 2.5."""
     if d_mean < gate_mean:
         return True
     return d_max / d_mean > gate_ratio
 
 
-def _remove_small_components(mask: np.ndarray, min_size: int,
-                             connectivity: int) -> np.ndarray:
+def _remove_small_components(
+    mask: np.ndarray, min_size: int, connectivity: int
+) -> np.ndarray:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(
-        mask.astype(np.uint8), connectivity=connectivity)
+        mask.astype(np.uint8), connectivity=connectivity
+    )
     if n <= 1:
         return mask
     keep = stats[:, cv2.CC_STAT_AREA] >= min_size
@@ -135,8 +139,9 @@ def clean_mask(mask: np.ndarray, min_region: int = 80) -> np.ndarray:
     return ~big_holes
 
 
-def box_score(r0: int, c0: int, r1: int, c1: int, h_c: int, w_c: int,
-              beta: float = 0.5) -> float:
+def box_score(
+    r0: int, c0: int, r1: int, c1: int, h_c: int, w_c: int, beta: float = 0.5
+) -> float:
     """Eq. 2: box area plus beta times the product of the border distances.
 
     ``S = h_b * w_b + beta * min(r0, h_c - r1) * min(c0, w_c - c1)``: large
@@ -154,13 +159,21 @@ def box_score(r0: int, c0: int, r1: int, c1: int, h_c: int, w_c: int,
     Returns:
         float: the score S.
     """
-    return float((r1 - r0) * (c1 - c0) +
-                 beta * min(r0, h_c - r1) * min(c0, w_c - c1))
+    return float(
+        (r1 - r0) * (c1 - c0) + beta * min(r0, h_c - r1) * min(c0, w_c - c1)
+    )
 
 
-def score_component(r0: int, c0: int, r1: int, c1: int, h_c: int, w_c: int,
-                    peak_rc: Tuple[int, int],
-                    cfg: CandidateConfig) -> Optional[float]:
+def score_component(
+    r0: int,
+    c0: int,
+    r1: int,
+    c1: int,
+    h_c: int,
+    w_c: int,
+    peak_rc: Tuple[int, int],
+    cfg: CandidateConfig,
+) -> Optional[float]:
     """Eq. 2 score with the official filters and multipliers (spec §1.3.6).
 
     Args:
@@ -174,8 +187,11 @@ def score_component(r0: int, c0: int, r1: int, c1: int, h_c: int, w_c: int,
         float | None: the score, or None if the component is rejected.
     """
     h_b, w_b = r1 - r0, c1 - c0
-    if (h_b < cfg.min_side_frac * h_c or w_b < cfg.min_side_frac * w_c
-            or h_b * w_b < cfg.min_area):
+    if (
+        h_b < cfg.min_side_frac * h_c
+        or w_b < cfg.min_side_frac * w_c
+        or h_b * w_b < cfg.min_area
+    ):
         return None
     score = box_score(r0, c0, r1, c1, h_c, w_c, cfg.beta)
     pr, pc = peak_rc
@@ -196,9 +212,9 @@ def score_component(r0: int, c0: int, r1: int, c1: int, h_c: int, w_c: int,
     return score
 
 
-def best_component_box(mask: np.ndarray, peak_rc: Tuple[int, int],
-                       cfg: CandidateConfig
-                       ) -> Optional[Tuple[int, int, int, int]]:
+def best_component_box(
+    mask: np.ndarray, peak_rc: Tuple[int, int], cfg: CandidateConfig
+) -> Optional[Tuple[int, int, int, int]]:
     """The top-scoring 8-connected component of a cleaned mask.
 
     Args:
@@ -211,7 +227,8 @@ def best_component_box(mask: np.ndarray, peak_rc: Tuple[int, int],
     """
     h_c, w_c = mask.shape
     n, _, stats, _ = cv2.connectedComponentsWithStats(
-        mask.astype(np.uint8), connectivity=8)
+        mask.astype(np.uint8), connectivity=8
+    )
     best, best_score = None, None
     for k in range(1, n):
         c0 = int(stats[k, cv2.CC_STAT_LEFT])
@@ -224,8 +241,9 @@ def best_component_box(mask: np.ndarray, peak_rc: Tuple[int, int],
     return best
 
 
-def candidate_boxes(flow: np.ndarray,
-                    cfg: Optional[CandidateConfig] = None) -> np.ndarray:
+def candidate_boxes(
+    flow: np.ndarray, cfg: Optional[CandidateConfig] = None
+) -> np.ndarray:
     """Candidate boxes of the moving object in one frame (Eq. 1-2).
 
     Args:
@@ -244,15 +262,15 @@ def candidate_boxes(flow: np.ndarray,
         return np.zeros((0, 4))
     dist = motion_distance_map(cropped)
     d_max, d_mean = float(dist.max()), float(dist.mean())
-    if not passes_saliency_gate(d_max, d_mean, cfg.gate_mean,
-                                cfg.gate_ratio):
+    if not passes_saliency_gate(d_max, d_mean, cfg.gate_mean, cfg.gate_ratio):
         return np.zeros((0, 4))
     peak_rc = np.unravel_index(int(np.argmax(dist)), dist.shape)
     boxes: List[Sequence[float]] = []
     off_x, off_y = w / cfg.margin_div, h / cfg.margin_div
     for alpha in cfg.alphas:
-        mask = clean_mask(dist >= motion_threshold(d_max, d_mean, alpha),
-                          cfg.min_region)
+        mask = clean_mask(
+            dist >= motion_threshold(d_max, d_mean, alpha), cfg.min_region
+        )
         found = best_component_box(mask, peak_rc, cfg)
         if found is not None:
             r0, c0, r1, c1 = found

@@ -1,6 +1,7 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Many videos -> one pseudo-labelled dataset: shards, workers, resume,
 merge and summary. The CLIs in ``data_converters/`` wrap this module."""
+
 import glob
 import json
 import multiprocessing as mp
@@ -31,8 +32,9 @@ def parse_shard(text: str) -> Tuple[int, int]:
     return i, n
 
 
-def select_shard(sources: Sequence[VideoSource], index: int,
-                 count: int) -> List[VideoSource]:
+def select_shard(
+    sources: Sequence[VideoSource], index: int, count: int
+) -> List[VideoSource]:
     """Every ``count``-th source from ``index`` (sources sorted by name)."""
     return list(sources[index::count])
 
@@ -50,8 +52,9 @@ def read_status(out_root: str, name: str) -> Optional[dict]:
         return json.load(f)
 
 
-def check_settings(out_root: str, settings: PseudoLabelSettings,
-                   extra: Optional[dict] = None) -> None:
+def check_settings(
+    out_root: str, settings: PseudoLabelSettings, extra: Optional[dict] = None
+) -> None:
     """Record the run's settings, or refuse if the folder holds others.
 
     Raises:
@@ -65,7 +68,8 @@ def check_settings(out_root: str, settings: PseudoLabelSettings,
         if have != json.loads(json.dumps(want)):
             raise SettingsMismatchError(
                 f'{p}: the output folder was made with other settings; '
-                f'use the same arguments to resume, or a new folder')
+                f'use the same arguments to resume, or a new folder'
+            )
         return
     atomic_write_json(p, want)
 
@@ -87,18 +91,21 @@ def _run_one(args) -> dict:
             warnings=[],
             num_frames=0,
             tracks=[],
-            elapsed_s=round(time.perf_counter() - t0, 3))
+            elapsed_s=round(time.perf_counter() - t0, 3),
+        )
     atomic_write_json(status_path(out_root, source.name), record)
     return record
 
 
-def convert_sources(sources: Sequence[VideoSource],
-                    out_root: str,
-                    settings: PseudoLabelSettings,
-                    workers: int = 1,
-                    retry_failed: bool = False,
-                    on_record: Optional[Callable[[dict, bool], None]] = None,
-                    extra_settings: Optional[dict] = None) -> List[dict]:
+def convert_sources(
+    sources: Sequence[VideoSource],
+    out_root: str,
+    settings: PseudoLabelSettings,
+    workers: int = 1,
+    retry_failed: bool = False,
+    on_record: Optional[Callable[[dict, bool], None]] = None,
+    extra_settings: Optional[dict] = None,
+) -> List[dict]:
     """Pseudo-label ``sources`` into ``out_root``, resuming finished ones.
 
     A video is done when its status record exists (it is written last and
@@ -124,8 +131,9 @@ def convert_sources(sources: Sequence[VideoSource],
     records, todo = {}, []
     for src in sources:
         rec = read_status(out_root, src.name)
-        if rec is not None and not (retry_failed
-                                    and rec['status'] == 'failed'):
+        if rec is not None and not (
+            retry_failed and rec['status'] == 'failed'
+        ):
             records[src.name] = rec
             if on_record:
                 on_record(rec, True)
@@ -151,8 +159,9 @@ def convert_sources(sources: Sequence[VideoSource],
 
 def load_records(out_root: str) -> List[dict]:
     """All status records under ``out_root/status`` sorted by video."""
-    files = glob.glob(os.path.join(out_root, 'status', '**', '*.json'),
-                      recursive=True)
+    files = glob.glob(
+        os.path.join(out_root, 'status', '**', '*.json'), recursive=True
+    )
     recs = []
     for f in files:
         with open(f) as fh:
@@ -160,8 +169,9 @@ def load_records(out_root: str) -> List[dict]:
     return sorted(recs, key=lambda r: r['video'])
 
 
-def summarize(records: Iterable[dict],
-              expected: Optional[Sequence[str]] = None) -> dict:
+def summarize(
+    records: Iterable[dict], expected: Optional[Sequence[str]] = None
+) -> dict:
     """Counts, reasons, utilisation and speed of a set of video records.
 
     Args:
@@ -177,10 +187,12 @@ def summarize(records: Iterable[dict],
     """
     records = list(records)
     kept = [r['video'] for r in records if r['status'] == 'kept']
-    filtered = [[r['video'], r['reason']] for r in records
-                if r['status'] == 'filtered']
-    failed = [[r['video'], r['reason']] for r in records
-              if r['status'] == 'failed']
+    filtered = [
+        [r['video'], r['reason']] for r in records if r['status'] == 'filtered'
+    ]
+    failed = [
+        [r['video'], r['reason']] for r in records if r['status'] == 'failed'
+    ]
     frames = sum(r.get('num_frames', 0) for r in records)
     secs = sum(r.get('elapsed_s', 0.0) for r in records)
     tracks = [t for r in records for t in r.get('tracks', [])]
@@ -196,14 +208,18 @@ def summarize(records: Iterable[dict],
         frames=frames,
         seconds=round(secs, 3),
         fps_per_worker=frames / secs if secs > 0 else 0.0,
-        warnings=[[r['video'], w] for r in records
-                  for w in r.get('warnings', [])],
-        pending=sorted(set(expected) - done) if expected else [])
+        warnings=[
+            [r['video'], w] for r in records for w in r.get('warnings', [])
+        ],
+        pending=sorted(set(expected) - done) if expected else [],
+    )
 
 
-def merge(out_root: str,
-          infos_name: str = 'pseudo',
-          expected: Optional[Sequence[str]] = None) -> dict:
+def merge(
+    out_root: str,
+    infos_name: str = 'pseudo',
+    expected: Optional[Sequence[str]] = None,
+) -> dict:
     """Write ``<infos_name>_infos.txt`` and ``summary.json`` from records.
 
     One infos line per kept track, sorted by video then track:
@@ -217,8 +233,14 @@ def merge(out_root: str,
     for r in records:
         for t in r.get('tracks', []):
             if t.get('kept') and r.get('frames_path'):
-                lines.append((r['frames_path'], t['ann_path'],
-                              t['start_frame_id'], t['end_frame_id']))
+                lines.append(
+                    (
+                        r['frames_path'],
+                        t['ann_path'],
+                        t['start_frame_id'],
+                        t['end_frame_id'],
+                    )
+                )
     write_infos(os.path.join(out_root, f'{infos_name}_infos.txt'), lines)
     summary = summarize(records, expected)
     atomic_write_json(os.path.join(out_root, 'summary.json'), summary)
@@ -228,19 +250,21 @@ def merge(out_root: str,
 def format_summary(summary: dict, wall_s: Optional[float] = None) -> str:
     """Human-readable summary for the CLIs."""
     lines = [
-        f"videos: {summary['videos']}  kept: {len(summary['kept'])}  "
-        f"filtered: {len(summary['filtered'])}  "
-        f"failed: {len(summary['failed'])}  "
-        f"pending: {len(summary['pending'])}",
-        f"video utilisation: {100 * summary['utilisation']:.1f}% "
-        f"(paper: 50.8% on GOT-10k, 56.3% on VID); tracks kept "
-        f"{summary['tracks_kept']}/{summary['tracks_total']}",
-        f"frames: {summary['frames']}  per-worker speed: "
-        f"{summary['fps_per_worker']:.1f} frames/s",
+        f'videos: {summary["videos"]}  kept: {len(summary["kept"])}  '
+        f'filtered: {len(summary["filtered"])}  '
+        f'failed: {len(summary["failed"])}  '
+        f'pending: {len(summary["pending"])}',
+        f'video utilisation: {100 * summary["utilisation"]:.1f}% '
+        f'(paper: 50.8% on GOT-10k, 56.3% on VID); tracks kept '
+        f'{summary["tracks_kept"]}/{summary["tracks_total"]}',
+        f'frames: {summary["frames"]}  per-worker speed: '
+        f'{summary["fps_per_worker"]:.1f} frames/s',
     ]
     if wall_s:
-        lines.append(f'wall clock: {wall_s:.1f} s, '
-                     f"{summary['frames'] / wall_s:.1f} frames/s overall")
+        lines.append(
+            f'wall clock: {wall_s:.1f} s, '
+            f'{summary["frames"] / wall_s:.1f} frames/s overall'
+        )
     for v, why in summary['filtered']:
         lines.append(f'  filtered {v}: {why}')
     for v, why in summary['failed']:

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Dynamic programming over candidate boxes (Eq. 3, usot_spec.md §1.4)."""
+
 from typing import List, Sequence, Tuple
 
 import numpy as np
@@ -7,10 +8,12 @@ import numpy as np
 from .boxes import box_diou
 
 
-def transition_reward(box: np.ndarray,
-                      prev_boxes: np.ndarray,
-                      gamma: float = 4.1,
-                      negative_factor: float = 3.0) -> np.ndarray:
+def transition_reward(
+    box: np.ndarray,
+    prev_boxes: np.ndarray,
+    gamma: float = 4.1,
+    negative_factor: float = 3.0,
+) -> np.ndarray:
     """Eq. 3 transition reward: DIoU between consecutive path boxes.
 
     ``r = IoU - gamma * rho^2 / c^2``; the official code multiplies negative
@@ -30,12 +33,13 @@ def transition_reward(box: np.ndarray,
     return np.where(r < 0, r * negative_factor, r)
 
 
-def dp_select_boxes(candidates: Sequence[np.ndarray],
-                    gamma: float = 4.1,
-                    node_reward: float = 0.091,
-                    look_back: int = 100,
-                    negative_factor: float = 3.0
-                    ) -> List[Tuple[int, int]]:
+def dp_select_boxes(
+    candidates: Sequence[np.ndarray],
+    gamma: float = 4.1,
+    node_reward: float = 0.091,
+    look_back: int = 100,
+    negative_factor: float = 3.0,
+) -> List[Tuple[int, int]]:
     """Eq. 3: the highest-reward smooth path through the candidates.
 
     Nodes are the frames with at least one candidate, in time order. Any
@@ -65,8 +69,9 @@ def dp_select_boxes(candidates: Sequence[np.ndarray],
     n = len(candidates)
     if n == 0:
         return []
-    cands = [np.asarray(c, dtype=np.float64).reshape(-1, 4)
-             for c in candidates]
+    cands = [
+        np.asarray(c, dtype=np.float64).reshape(-1, 4) for c in candidates
+    ]
     for i, c in enumerate(cands):
         if len(c) == 0:
             raise ValueError(f'DP node {i} has no candidate box')
@@ -84,8 +89,9 @@ def dp_select_boxes(candidates: Sequence[np.ndarray],
             flat = first_flat[i] + j
             best, best_parent = -node_reward, -1
             if hi > lo:
-                r = transition_reward(cands[i][j], all_boxes[lo:hi], gamma,
-                                      negative_factor)
+                r = transition_reward(
+                    cands[i][j], all_boxes[lo:hi], gamma, negative_factor
+                )
                 via = cost[lo:hi] - r - node_reward
                 m = via.min()
                 if m <= best:  # ties: the later-scanned predecessor

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Boxes for the frames the DP did not pick (usot_spec.md §1.5)."""
+
 import zlib
 from typing import Sequence
 
@@ -7,13 +8,18 @@ import numpy as np
 
 
 def video_rng(name: str) -> np.random.Generator:
-    """A generator seeded from a video name (stable across runs/machines).
-    """
+    """A generator seeded from a video name (stable across runs/machines)."""
     return np.random.default_rng(zlib.crc32(name.encode('utf-8')))
 
 
-def interpolate_box(box_a: np.ndarray, box_b: np.ndarray, a: int, b: int,
-                    j: int, reversed_official: bool = False) -> np.ndarray:
+def interpolate_box(
+    box_a: np.ndarray,
+    box_b: np.ndarray,
+    a: int,
+    b: int,
+    j: int,
+    reversed_official: bool = False,
+) -> np.ndarray:
     """Linear interpolation of a box between picked frames a < j < b.
 
     Args:
@@ -33,17 +39,20 @@ def interpolate_box(box_a: np.ndarray, box_b: np.ndarray, a: int, b: int,
     if not reversed_official:
         ratio = 1.0 - ratio  # weight of box_a
     return ratio * np.asarray(box_a, np.float64) + (1 - ratio) * np.asarray(
-        box_b, np.float64)
+        box_b, np.float64
+    )
 
 
-def fill_boxes(picked_frames: Sequence[int],
-               picked_boxes: np.ndarray,
-               num_frames: int,
-               rng: np.random.Generator,
-               reversed_official: bool = False,
-               jitter: float = 3.0,
-               head_no_jitter_below: float = 75.0,
-               tail_no_jitter_below: float = 50.0) -> np.ndarray:
+def fill_boxes(
+    picked_frames: Sequence[int],
+    picked_boxes: np.ndarray,
+    num_frames: int,
+    rng: np.random.Generator,
+    reversed_official: bool = False,
+    jitter: float = 3.0,
+    head_no_jitter_below: float = 75.0,
+    tail_no_jitter_below: float = 50.0,
+) -> np.ndarray:
     """A box for every frame of a unit from the DP-picked boxes.
 
     Before the first picked frame the first box is copied, after the last
@@ -74,8 +83,10 @@ def fill_boxes(picked_frames: Sequence[int],
     if any(b <= a for a, b in zip(frames, frames[1:])):
         raise ValueError(f'picked frames must increase: {frames}')
     if frames[0] < 0 or frames[-1] >= num_frames:
-        raise ValueError(f'picked frames {frames[0]}..{frames[-1]} outside '
-                         f'0..{num_frames - 1}')
+        raise ValueError(
+            f'picked frames {frames[0]}..{frames[-1]} outside '
+            f'0..{num_frames - 1}'
+        )
     out = np.zeros((num_frames, 4), np.float64)
     first = boxes[0]
     for j in range(frames[0]):
@@ -85,8 +96,9 @@ def fill_boxes(picked_frames: Sequence[int],
     for k, (a, b) in enumerate(zip(frames, frames[1:])):
         out[a] = boxes[k]
         for j in range(a + 1, b):
-            out[j] = interpolate_box(boxes[k], boxes[k + 1], a, b, j,
-                                     reversed_official)
+            out[j] = interpolate_box(
+                boxes[k], boxes[k + 1], a, b, j, reversed_official
+            )
     out[frames[-1]] = boxes[-1]
     last = boxes[-1]
     for j in range(frames[-1] + 1, num_frames):

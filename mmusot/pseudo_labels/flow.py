@@ -7,6 +7,7 @@ The official code uses ARFlow (a learned model with a CUDA op); here classic
 OpenCV flow is the default so conversion runs anywhere. A learned model can
 be added with :func:`register_flow_backend`.
 """
+
 from typing import Callable, Dict, Optional, Tuple, Type
 
 import cv2
@@ -31,8 +32,10 @@ def register_flow_backend(name: str) -> Callable:
 def build_flow_backend(name: str, **kwargs) -> 'FlowBackend':
     """Instantiate the registered flow backend ``name`` with ``kwargs``."""
     if name not in FLOW_BACKENDS:
-        raise KeyError(f'unknown flow backend {name!r}; registered: '
-                       f'{sorted(FLOW_BACKENDS)}')
+        raise KeyError(
+            f'unknown flow backend {name!r}; registered: '
+            f'{sorted(FLOW_BACKENDS)}'
+        )
     return FLOW_BACKENDS[name](**kwargs)
 
 
@@ -49,8 +52,9 @@ class FlowBackend:
     name = 'base'
     uses_previous_frame = False
 
-    def prepare(self, frame_bgr: np.ndarray, size_hw: Tuple[int,
-                                                            int]) -> np.ndarray:
+    def prepare(
+        self, frame_bgr: np.ndarray, size_hw: Tuple[int, int]
+    ) -> np.ndarray:
         """Resize a BGR uint8 frame to the working size and convert it.
 
         Args:
@@ -66,10 +70,12 @@ class FlowBackend:
         small = cv2.resize(frame_bgr, (w, h), interpolation=interp)
         return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
 
-    def __call__(self,
-                 center: np.ndarray,
-                 target: np.ndarray,
-                 previous: Optional[np.ndarray] = None) -> np.ndarray:
+    def __call__(
+        self,
+        center: np.ndarray,
+        target: np.ndarray,
+        previous: Optional[np.ndarray] = None,
+    ) -> np.ndarray:
         raise NotImplementedError
 
     def config(self) -> dict:
@@ -88,17 +94,21 @@ class DISFlow(FlowBackend):
     _PRESETS = dict(
         ultrafast=cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
         fast=cv2.DISOPTICAL_FLOW_PRESET_FAST,
-        medium=cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        medium=cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+    )
 
     def __init__(self, preset: str = 'medium') -> None:
         if preset not in self._PRESETS:
-            raise ValueError(f'DIS preset must be one of '
-                             f'{sorted(self._PRESETS)}, got {preset!r}')
+            raise ValueError(
+                f'DIS preset must be one of '
+                f'{sorted(self._PRESETS)}, got {preset!r}'
+            )
         self.preset = preset
         self._dis = cv2.DISOpticalFlow_create(self._PRESETS[preset])
 
     def __call__(self, center, target, previous=None):
-        return self._dis.calc(center, target, None)
+        return self._dis.calc(np.ascontiguousarray(center),
+                              np.ascontiguousarray(target), None)
 
     def config(self) -> dict:
         return dict(name=self.name, preset=self.preset)
@@ -117,27 +127,38 @@ class FarnebackFlow(FlowBackend):
         poly_sigma (float): Gaussian sigma of the expansion. Defaults to 1.1.
     """
 
-    def __init__(self,
-                 pyr_scale: float = 0.5,
-                 levels: int = 4,
-                 winsize: int = 15,
-                 iterations: int = 3,
-                 poly_n: int = 5,
-                 poly_sigma: float = 1.1) -> None:
+    def __init__(
+        self,
+        pyr_scale: float = 0.5,
+        levels: int = 4,
+        winsize: int = 15,
+        iterations: int = 3,
+        poly_n: int = 5,
+        poly_sigma: float = 1.1,
+    ) -> None:
         self.params = dict(
             pyr_scale=pyr_scale,
             levels=levels,
             winsize=winsize,
             iterations=iterations,
             poly_n=poly_n,
-            poly_sigma=poly_sigma)
+            poly_sigma=poly_sigma,
+        )
 
     def __call__(self, center, target, previous=None):
         p = self.params
-        return cv2.calcOpticalFlowFarneback(center, target, None,
-                                            p['pyr_scale'], p['levels'],
-                                            p['winsize'], p['iterations'],
-                                            p['poly_n'], p['poly_sigma'], 0)
+        return cv2.calcOpticalFlowFarneback(
+            center,
+            target,
+            None,
+            p['pyr_scale'],
+            p['levels'],
+            p['winsize'],
+            p['iterations'],
+            p['poly_n'],
+            p['poly_sigma'],
+            0,
+        )
 
     def config(self) -> dict:
         return dict(name=self.name, **self.params)
@@ -162,16 +183,20 @@ def resize_flow(flow: np.ndarray, size_hw: Tuple[int, int]) -> np.ndarray:
     sy = (h - 1) / (out_h - 1) if out_h > 1 else 0.0
     matrix = np.array([[sx, 0, 0], [0, sy, 0]], dtype=np.float64)
     out = cv2.warpAffine(
-        flow.astype(np.float32), matrix, (out_w, out_h),
+        flow.astype(np.float32),
+        matrix,
+        (out_w, out_h),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE)
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     out[..., 0] *= out_w / w
     out[..., 1] *= out_h / h
     return out
 
 
-def max_flow_component(flow: np.ndarray, scale_xy: Tuple[float,
-                                                         float]) -> float:
+def max_flow_component(
+    flow: np.ndarray, scale_xy: Tuple[float, float]
+) -> float:
     """Largest absolute flow component, in original-frame pixels.
 
     Args:
@@ -190,14 +215,16 @@ def max_flow_component(flow: np.ndarray, scale_xy: Tuple[float,
     return m if np.isfinite(m) else 0.0
 
 
-def next_frame_interval(max_flow: float,
-                        interval: int,
-                        increased: bool,
-                        decreased: bool,
-                        high: float = 16.0,
-                        low: float = 8.0,
-                        min_interval: int = 1,
-                        max_interval: int = 7) -> Optional[int]:
+def next_frame_interval(
+    max_flow: float,
+    interval: int,
+    increased: bool,
+    decreased: bool,
+    high: float = 16.0,
+    low: float = 8.0,
+    min_interval: int = 1,
+    max_interval: int = 7,
+) -> Optional[int]:
     """One step of the adaptive frame interval T_f (usot_spec.md §1.2).
 
     Args:

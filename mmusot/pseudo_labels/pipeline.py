@@ -4,6 +4,7 @@
 Frames are decoded once, written as JPEG and streamed through the flow /
 candidate stage, so memory stays bounded however long the video is.
 """
+
 import os
 import shutil
 import time
@@ -17,13 +18,28 @@ import numpy as np
 from .candidates import CandidateConfig, candidate_boxes
 from .dp import dp_select_boxes
 from .fill import fill_boxes, video_rng
-from .flow import (FlowBackend, build_flow_backend, max_flow_component,
-                   next_frame_interval, resize_flow)
-from .quality import (corner_frequency, corner_score, fragment_bounds,
-                      frame_quality, passes_video_filter, video_quality)
+from .flow import (
+    FlowBackend,
+    build_flow_backend,
+    max_flow_component,
+    next_frame_interval,
+    resize_flow,
+)
+from .quality import (
+    corner_frequency,
+    corner_score,
+    fragment_bounds,
+    frame_quality,
+    passes_video_filter,
+    video_quality,
+)
 from .video_io import VideoReadError, VideoSource, count_frames, iter_frames
-from .writer import (FRAME_TEMPLATE, atomic_write_json, atomic_write_text,
-                     format_boxes_xywh)
+from .writer import (
+    FRAME_TEMPLATE,
+    atomic_write_json,
+    atomic_write_text,
+    format_boxes_xywh,
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +125,8 @@ PRESETS: Dict[str, dict] = dict(
         max_frame_gap=220,
         theta2=0.40,
         theta3=0.35,
-        max_frames=2000),
+        max_frames=2000,
+    ),
 )
 
 
@@ -120,8 +137,9 @@ def preset_settings(name: str, **overrides) -> PseudoLabelSettings:
     return replace(PseudoLabelSettings(), **{**PRESETS[name], **overrides})
 
 
-def unit_ranges(num_frames: int,
-                window: Optional[Tuple[int, int]]) -> List[Tuple[int, int]]:
+def unit_ranges(
+    num_frames: int, window: Optional[Tuple[int, int]]
+) -> List[Tuple[int, int]]:
     """Processing units as inclusive (start, end) frame ranges.
 
     With ``window=(length, stride)`` (LaSOT: 221, 200) windows start at
@@ -145,9 +163,14 @@ def unit_ranges(num_frames: int,
 class _Unit:
     """Flow and candidates of one processing unit, fed frame by frame."""
 
-    def __init__(self, start: int, end: Optional[int],
-                 settings: PseudoLabelSettings, backend: FlowBackend,
-                 frame_hw: Tuple[int, int]) -> None:
+    def __init__(
+        self,
+        start: int,
+        end: Optional[int],
+        settings: PseudoLabelSettings,
+        backend: FlowBackend,
+        frame_hw: Tuple[int, int],
+    ) -> None:
         self.start, self.end = start, end
         self.s = settings
         self.backend = backend
@@ -189,13 +212,21 @@ class _Unit:
         increased = decreased = False
         while True:
             nxt = t + tf if length is None else min(t + tf, length - 1)
-            prev = self.buf[max(t - tf, 0)] if \
-                self.backend.uses_previous_frame else None
+            prev = (
+                self.buf[max(t - tf, 0)]
+                if self.backend.uses_previous_frame
+                else None
+            )
             flow = self.backend(self.buf[t], self.buf[nxt], prev)
             m = max_flow_component(flow, self.scale)
-            new = next_frame_interval(m, tf, increased, decreased,
-                                      min_interval=s.min_interval,
-                                      max_interval=s.max_interval)
+            new = next_frame_interval(
+                m,
+                tf,
+                increased,
+                decreased,
+                min_interval=s.min_interval,
+                max_interval=s.max_interval,
+            )
             if new is None:
                 break
             increased |= new > tf
@@ -218,8 +249,13 @@ class _Unit:
             del self.buf[k]
 
 
-def _label_unit(unit: _Unit, length: int, name: str, track_id: int,
-                settings: PseudoLabelSettings) -> dict:
+def _label_unit(
+    unit: _Unit,
+    length: int,
+    name: str,
+    track_id: int,
+    settings: PseudoLabelSettings,
+) -> dict:
     """DP, filling and quality of one finished unit (a track)."""
     s = settings
     h, w = unit.frame_hw
@@ -231,15 +267,20 @@ def _label_unit(unit: _Unit, length: int, name: str, track_id: int,
         flow_frames=unit.flow_frames,
         flow_intervals=unit.intervals,
         max_flow=unit.max_flows,
-        nan_flow_frames=unit.nan_frames)
+        nan_flow_frames=unit.nan_frames,
+    )
     nodes = [i for i, c in enumerate(unit.cands) if len(c)]
-    track['bbox_found_freq'] = (len(nodes) / len(unit.flow_frames)
-                                if unit.flow_frames else 0.0)
+    track['bbox_found_freq'] = (
+        len(nodes) / len(unit.flow_frames) if unit.flow_frames else 0.0
+    )
     if not unit.flow_frames:
         track.update(
             kept=False,
-            reason=(f'too short: {length} frame(s), flow needs more than '
-                    f'{2 * s.gap}'))
+            reason=(
+                f'too short: {length} frame(s), flow needs more than '
+                f'{2 * s.gap}'
+            ),
+        )
         return track
     if unit.nan_frames == len(unit.flow_frames) and not nodes:
         track.update(kept=False, reason='optical flow is NaN everywhere')
@@ -248,27 +289,37 @@ def _label_unit(unit: _Unit, length: int, name: str, track_id: int,
         still = max(unit.max_flows) < 1e-3
         track.update(
             kept=False,
-            reason=('no motion at all (flow is zero)' if still else
-                    'no candidate box (no distinctive motion)'))
+            reason=(
+                'no motion at all (flow is zero)'
+                if still
+                else 'no candidate box (no distinctive motion)'
+            ),
+        )
         return track
-    path = dp_select_boxes([unit.cands[i] for i in nodes], s.dp_gamma,
-                           s.dp_node_reward, s.dp_look_back,
-                           s.dp_negative_factor)
+    path = dp_select_boxes(
+        [unit.cands[i] for i in nodes],
+        s.dp_gamma,
+        s.dp_node_reward,
+        s.dp_look_back,
+        s.dp_negative_factor,
+    )
     picked = [unit.flow_frames[nodes[n]] for n, _ in path]
     picked_boxes = np.stack([unit.cands[nodes[n]][c] for n, c in path])
     rng = video_rng(f'{name}#{track_id}')
-    boxes = fill_boxes(picked, picked_boxes, length, rng,
-                       s.reversed_interpolation)
+    boxes = fill_boxes(
+        picked, picked_boxes, length, rng, s.reversed_interpolation
+    )
     q_v = video_quality(len(picked), len(unit.flow_frames))
     corner_freq = corner_frequency(boxes, w, h)
-    kept, reason = passes_video_filter(q_v, corner_freq, s.min_q_v,
-                                       s.max_corner, s.min_combined)
+    kept, reason = passes_video_filter(
+        q_v, corner_freq, s.min_q_v, s.max_corner, s.min_combined
+    )
     qf_short = frame_quality(picked, unit.flow_frames, length, 3 * s.gap)
     qf_long = frame_quality(picked, unit.flow_frames, length, 10 * s.gap)
-    t_l, t_u = fragment_bounds(boxes, qf_short, s.search_gap,
-                               s.max_frame_gap, s.theta2, s.theta3)
-    vary = np.abs(np.diff(boxes, axis=0)).sum(1).mean() if length > 1 \
-        else 0.0
+    t_l, t_u = fragment_bounds(
+        boxes, qf_short, s.search_gap, s.max_frame_gap, s.theta2, s.theta3
+    )
+    vary = np.abs(np.diff(boxes, axis=0)).sum(1).mean() if length > 1 else 0.0
     track.update(
         kept=kept,
         reason=reason,
@@ -281,7 +332,8 @@ def _label_unit(unit: _Unit, length: int, name: str, track_id: int,
         frame_quality_long=[round(float(v), 6) for v in qf_long],
         corner=[round(float(v), 6) for v in corner_score(boxes, w, h)],
         t_l=t_l.tolist(),
-        t_u=t_u.tolist())
+        t_u=t_u.tolist(),
+    )
     return track
 
 
@@ -294,8 +346,9 @@ def _remove_outputs(out_root: str, name: str) -> None:
         base = os.path.basename(name)
         if os.path.isdir(folder):
             for f in os.listdir(folder):
-                if f == base + ext or (f.startswith(base + '.w')
-                                       and f.endswith(ext)):
+                if f == base + ext or (
+                    f.startswith(base + '.w') and f.endswith(ext)
+                ):
                     os.unlink(os.path.join(folder, f))
 
 
@@ -304,8 +357,9 @@ def temp_prefix(name: str) -> str:
     return name.replace('/', '%') + '.'
 
 
-def process_video(source: VideoSource, out_root: str,
-                  settings: PseudoLabelSettings) -> dict:
+def process_video(
+    source: VideoSource, out_root: str, settings: PseudoLabelSettings
+) -> dict:
     """Pseudo-label one video and write its frames, boxes and sidecar.
 
     Args:
@@ -359,12 +413,15 @@ def _process(source, out_root, s, tmp, t0):
     for n, frame in enumerate(iter_frames(source, s.max_frames)):
         if frame_hw is None:
             frame_hw = frame.shape[:2]
-            units = [_Unit(a, b, s, backend, frame_hw)
-                     for a, b in (ranges or [(0, None)])]
+            units = [
+                _Unit(a, b, s, backend, frame_hw)
+                for a, b in (ranges or [(0, None)])
+            ]
         elif frame.shape[:2] != frame_hw:
             resized += 1
-            frame = cv2.resize(frame, (frame_hw[1], frame_hw[0]),
-                               interpolation=cv2.INTER_AREA)
+            frame = cv2.resize(
+                frame, (frame_hw[1], frame_hw[0]), interpolation=cv2.INTER_AREA
+            )
         ok, jpg = cv2.imencode('.jpg', frame, encode)
         if not ok:
             raise VideoReadError(f'{source.path}: cannot encode frame {n}')
@@ -374,12 +431,15 @@ def _process(source, out_root, s, tmp, t0):
         for u in units:
             u.push(n, prepared)
     if frame_hw is None:
-        raise VideoReadError(f'{source.path}: no decodable frame (empty '
-                             f'video or folder)')
+        raise VideoReadError(
+            f'{source.path}: no decodable frame (empty video or folder)'
+        )
     num_frames = n + 1
     if resized:
-        warnings.append(f'{resized} frame(s) differ in size from the first '
-                        f'frame {frame_hw[1]}x{frame_hw[0]}; resized to it')
+        warnings.append(
+            f'{resized} frame(s) differ in size from the first '
+            f'frame {frame_hw[1]}x{frame_hw[0]}; resized to it'
+        )
     tracks = []
     for k, u in enumerate(units):
         length = u.finish()
@@ -391,24 +451,43 @@ def _process(source, out_root, s, tmp, t0):
         warnings.append(f'{nan} flow map(s) contained NaN/inf values')
     h, w = frame_hw
     windowed = s.window is not None
-    quality = dict(video=name, frame_size=[w, h], num_frames=num_frames,
-                   frame_template=FRAME_TEMPLATE, tracks=[])
+    quality = dict(
+        video=name,
+        frame_size=[w, h],
+        num_frames=num_frames,
+        frame_template=FRAME_TEMPLATE,
+        tracks=[],
+    )
     summary_tracks = []
     for t in tracks:
-        ann_rel = (f'annotations/{name}.w{t["track_id"]:03d}.txt'
-                   if windowed else f'annotations/{name}.txt')
+        ann_rel = (
+            f'annotations/{name}.w{t["track_id"]:03d}.txt'
+            if windowed
+            else f'annotations/{name}.txt'
+        )
         boxes = t.pop('boxes', None)
         t['ann_path'] = ann_rel if boxes is not None else None
         if boxes is not None:
-            atomic_write_text(os.path.join(out_root, ann_rel),
-                              format_boxes_xywh(boxes))
+            atomic_write_text(
+                os.path.join(out_root, ann_rel), format_boxes_xywh(boxes)
+            )
         quality['tracks'].append(t)
-        summary_tracks.append({
-            k: t.get(k)
-            for k in ('track_id', 'start_frame_id', 'end_frame_id',
-                      'ann_path', 'kept', 'reason', 'q_v', 'corner_freq',
-                      'num_frames')
-        })
+        summary_tracks.append(
+            {
+                k: t.get(k)
+                for k in (
+                    'track_id',
+                    'start_frame_id',
+                    'end_frame_id',
+                    'ann_path',
+                    'kept',
+                    'reason',
+                    'q_v',
+                    'corner_freq',
+                    'num_frames',
+                )
+            }
+        )
     quality_rel = f'quality/{name}.json'
     atomic_write_json(os.path.join(out_root, quality_rel), quality)
     any_kept = any(t['kept'] for t in tracks)
@@ -426,8 +505,10 @@ def _process(source, out_root, s, tmp, t0):
         warnings=warnings,
         num_frames=num_frames,
         frame_size=[w, h],
-        frames_path=frames_rel if (any_kept
-                                   or s.keep_filtered_frames) else None,
+        frames_path=frames_rel
+        if (any_kept or s.keep_filtered_frames)
+        else None,
         quality_path=quality_rel,
         tracks=summary_tracks,
-        elapsed_s=round(time.perf_counter() - t0, 3))
+        elapsed_s=round(time.perf_counter() - t0, 3),
+    )

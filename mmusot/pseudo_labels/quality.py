@@ -4,6 +4,7 @@
 Eq. 4 (video quality), Eq. 5 (frame quality) and Eq. 7 (fragment bounds)
 in the official code's form (usot_spec.md §1.6 and §1.9).
 """
+
 from typing import Sequence, Tuple
 
 import numpy as np
@@ -30,8 +31,12 @@ def video_quality(num_picked: int, num_flow_frames: int) -> float:
 def margin_extremes(width: int, height: int) -> Tuple[int, int, int, int]:
     """The margin lines (left, top, right, bottom) = int(W/32), int(H/32),
     int(31W/32), int(31H/32)."""
-    return (int(width / 32), int(height / 32), int(31 * width / 32),
-            int(31 * height / 32))
+    return (
+        int(width / 32),
+        int(height / 32),
+        int(31 * width / 32),
+        int(31 * height / 32),
+    )
 
 
 def corner_frequency(boxes: np.ndarray, width: int, height: int) -> float:
@@ -76,12 +81,17 @@ def corner_score(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     left, top, right, bottom = margin_extremes(width, height)
     xb = np.minimum(np.abs(boxes[:, 0] - left), np.abs(right - boxes[:, 2]))
     yb = np.minimum(np.abs(boxes[:, 1] - top), np.abs(bottom - boxes[:, 3]))
-    return (np.minimum(xb / max(right - left, 1), 0.1) +
-            np.minimum(yb / max(bottom - top, 1), 0.1))
+    return np.minimum(xb / max(right - left, 1), 0.1) + np.minimum(
+        yb / max(bottom - top, 1), 0.1
+    )
 
 
-def frame_quality(picked_frames: Sequence[int], flow_frames: Sequence[int],
-                  num_frames: int, radius: int) -> np.ndarray:
+def frame_quality(
+    picked_frames: Sequence[int],
+    flow_frames: Sequence[int],
+    num_frames: int,
+    radius: int,
+) -> np.ndarray:
     """Eq. 5, Q_f: DP-picked over flow frames within ``radius`` raw frames.
 
     Args:
@@ -110,11 +120,13 @@ def frame_quality(picked_frames: Sequence[int], flow_frames: Sequence[int],
     return np.where(den > 0, num / np.maximum(den, 1), 0.0)
 
 
-def passes_video_filter(q_v: float,
-                        corner_freq: float,
-                        min_q_v: float = 0.35,
-                        max_corner: float = 0.4,
-                        min_combined: float = 0.33) -> Tuple[bool, str]:
+def passes_video_filter(
+    q_v: float,
+    corner_freq: float,
+    min_q_v: float = 0.35,
+    max_corner: float = 0.4,
+    min_combined: float = 0.33,
+) -> Tuple[bool, str]:
     """The official video pre-filter (spec §1.9).
 
     Args:
@@ -132,21 +144,26 @@ def passes_video_filter(q_v: float,
     if q_v < min_q_v:
         return False, f'low video quality: Q_v={q_v:.3f} < {min_q_v}'
     if corner_freq > max_corner:
-        return False, (f'box at the border too often: corner frequency '
-                       f'{corner_freq:.3f} > {max_corner}')
+        return False, (
+            f'box at the border too often: corner frequency '
+            f'{corner_freq:.3f} > {max_corner}'
+        )
     if q_v - corner_freq / 3 < min_combined:
-        return False, (f'Q_v - corner/3 = {q_v - corner_freq / 3:.3f} < '
-                       f'{min_combined}')
+        return False, (
+            f'Q_v - corner/3 = {q_v - corner_freq / 3:.3f} < {min_combined}'
+        )
     return True, ''
 
 
-def fragment_bounds(boxes: np.ndarray,
-                    frame_quality_short: np.ndarray,
-                    search_gap: int = 2,
-                    max_frame_gap: int = 320,
-                    theta2: float = 0.45,
-                    theta3: float = 0.40,
-                    gamma: float = 2.5) -> Tuple[np.ndarray, np.ndarray]:
+def fragment_bounds(
+    boxes: np.ndarray,
+    frame_quality_short: np.ndarray,
+    search_gap: int = 2,
+    max_frame_gap: int = 320,
+    theta2: float = 0.45,
+    theta3: float = 0.40,
+    gamma: float = 2.5,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Eq. 7: the fragment [T_l, T_u] around every frame (spec §1.9).
 
     From each frame, walk backwards / forwards in steps of ``search_gap``

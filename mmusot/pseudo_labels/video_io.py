@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Reading frames from video files and frame folders, and finding them."""
+
 import os
 import re
 from collections import Counter
@@ -10,10 +11,21 @@ from typing import Iterator, List, Optional, Sequence
 import cv2
 import numpy as np
 
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v',
-                    '.mpg', '.mpeg', '.wmv', '.flv', '.3gp', '.ts')
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
-                    '.webp')
+VIDEO_EXTENSIONS = (
+    '.mp4',
+    '.avi',
+    '.mov',
+    '.mkv',
+    '.webm',
+    '.m4v',
+    '.mpg',
+    '.mpeg',
+    '.wmv',
+    '.flv',
+    '.3gp',
+    '.ts',
+)
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 
 class VideoReadError(RuntimeError):
@@ -48,8 +60,9 @@ def to_bgr(image: np.ndarray, where: str) -> np.ndarray:
         if image.dtype == np.uint16:
             image = (image >> 8).astype(np.uint8)
         else:
-            image = cv2.normalize(image.astype(np.float32), None, 0, 255,
-                                  cv2.NORM_MINMAX).astype(np.uint8)
+            image = cv2.normalize(
+                image.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX
+            ).astype(np.uint8)
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     if image.shape[2] == 1:
@@ -59,8 +72,9 @@ def to_bgr(image: np.ndarray, where: str) -> np.ndarray:
     return image
 
 
-def iter_frames(source: VideoSource,
-                max_frames: Optional[int] = None) -> Iterator[np.ndarray]:
+def iter_frames(
+    source: VideoSource, max_frames: Optional[int] = None
+) -> Iterator[np.ndarray]:
     """Yield the frames of a source in order as uint8 BGR (H, W, 3).
 
     Args:
@@ -80,8 +94,9 @@ def iter_frames(source: VideoSource,
                 return
             img = cv2.imread(f, cv2.IMREAD_UNCHANGED)
             if img is None:
-                raise VideoReadError(f'{f}: cannot decode image (frame {k} '
-                                     f'of {source.name})')
+                raise VideoReadError(
+                    f'{f}: cannot decode image (frame {k} of {source.name})'
+                )
             yield to_bgr(img, f)
         return
     if not os.path.isfile(source.path):
@@ -131,12 +146,15 @@ def safe_name(relative: str) -> str:
 def list_images(folder: Path) -> List[str]:
     """Image files directly in ``folder``, lexicographic order."""
     return sorted(
-        str(p) for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        str(p)
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
 
 
-def discover_sources(root: str,
-                     min_folder_images: int = 1) -> List[VideoSource]:
+def discover_sources(
+    root: str, min_folder_images: int = 1
+) -> List[VideoSource]:
     """Find video files and frame folders under ``root`` (recursive).
 
     A folder that directly contains image files is one frame-folder video
@@ -162,8 +180,11 @@ def discover_sources(root: str,
     for dirpath, dirnames, filenames in os.walk(root_path):
         dirnames.sort()
         here = Path(dirpath)
-        images = [f for f in filenames
-                  if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS]
+        images = [
+            f
+            for f in filenames
+            if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
+        ]
         rel_dir = here.relative_to(root_path).as_posix()
         if len(images) >= min_folder_images and images:
             rel = rel_dir if rel_dir != '.' else root_path.name
@@ -174,8 +195,9 @@ def discover_sources(root: str,
             stem, ext = os.path.splitext(f)
             if ext.lower() in VIDEO_EXTENSIONS:
                 rel = stem if rel_dir == '.' else f'{rel_dir}/{stem}'
-                found.append((rel, ext.lower().lstrip('.'), str(here / f),
-                              None))
+                found.append(
+                    (rel, ext.lower().lstrip('.'), str(here / f), None)
+                )
     found.sort(key=lambda x: (x[0], x[1]))
     names = [safe_name(rel) for rel, *_ in found]
     counts = Counter(names)
@@ -186,6 +208,7 @@ def discover_sources(root: str,
         while name in seen:
             name = f'{name}_'
         seen.add(name)
-        sources.append(VideoSource(name, path,
-                                   tuple(frames) if frames else None))
+        sources.append(
+            VideoSource(name, path, tuple(frames) if frames else None)
+        )
     return sources

@@ -11,6 +11,7 @@ so it is mmtrack's ``data_root`` / ``data_prefix.img_path``)::
     status/<video>.json                 per-video record (resume, summary)
     <name>_infos.txt                    mmtrack infos file, kept tracks only
 """
+
 import json
 import os
 import tempfile
@@ -18,8 +19,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-INFOS_HEADER = ('The format of each line in this txt is '
-                '(video_path,annotation_path,start_frame_id,end_frame_id)')
+INFOS_HEADER = (
+    'The format of each line in this txt is '
+    '(video_path,annotation_path,start_frame_id,end_frame_id)'
+)
 FRAME_TEMPLATE = '%08d.jpg'
 
 
@@ -29,7 +32,8 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     folder = os.path.dirname(path) or '.'
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
+        dir=folder, prefix='.' + os.path.basename(path) + '.', suffix='.tmp'
+    )
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
@@ -60,32 +64,39 @@ def format_boxes_xywh(boxes_xyxy: np.ndarray) -> str:
         str: N lines of integers, each ending in a newline.
     """
     b = np.asarray(boxes_xyxy, np.int64).reshape(-1, 4)
-    return ''.join(f'{x1},{y1},{x2 - x1},{y2 - y1}\n'
-                   for x1, y1, x2, y2 in b.tolist())
+    return ''.join(
+        f'{x1},{y1},{x2 - x1},{y2 - y1}\n' for x1, y1, x2, y2 in b.tolist()
+    )
 
 
 def read_boxes_xywh(path: str) -> np.ndarray:
-    """Read an ``x,y,w,h`` txt (commas, tabs or spaces) to (N, 4) float64.
-    """
+    """Read an ``x,y,w,h`` txt (commas, tabs or spaces) to (N, 4) float64."""
     rows = []
     with open(path) as f:
         for line in f:
             line = line.strip()
             if line:
-                rows.append([
-                    float(v) for v in line.replace('\t', ',').replace(
-                        ' ', ',').split(',') if v != ''
-                ][:4])
+                rows.append(
+                    [
+                        float(v)
+                        for v in line.replace('\t', ',')
+                        .replace(' ', ',')
+                        .split(',')
+                        if v != ''
+                    ][:4]
+                )
     return np.asarray(rows, np.float64).reshape(-1, 4)
 
 
-def infos_line(video_path: str, ann_path: str, start_frame_id: int,
-               end_frame_id: int) -> str:
+def infos_line(
+    video_path: str, ann_path: str, start_frame_id: int, end_frame_id: int
+) -> str:
     """One infos line; the paths must not contain commas."""
     for p in (video_path, ann_path):
         if ',' in p:
-            raise ValueError(f'path {p!r} contains a comma, which breaks '
-                             f'the infos format')
+            raise ValueError(
+                f'path {p!r} contains a comma, which breaks the infos format'
+            )
     return f'{video_path},{ann_path},{start_frame_id},{end_frame_id}'
 
 
@@ -97,14 +108,16 @@ def write_infos(path: str, lines: Iterable[Sequence]) -> None:
         lines (Iterable[Sequence]): (video_path, ann_path, start_frame_id,
             end_frame_id) tuples, written in the given order.
     """
-    text = INFOS_HEADER + '\n' + ''.join(
-        infos_line(*line) + '\n' for line in lines)
+    text = (
+        INFOS_HEADER
+        + '\n'
+        + ''.join(infos_line(*line) + '\n' for line in lines)
+    )
     atomic_write_text(path, text)
 
 
 def read_infos(path: str) -> list:
-    """Parse an infos txt written by :func:`write_infos` (header skipped).
-    """
+    """Parse an infos txt written by :func:`write_infos` (header skipped)."""
     out = []
     with open(path) as f:
         next(f, None)
