@@ -21,8 +21,12 @@ from typing import List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmusot.utils.checkpoint_convert import (  # noqa: E402
-    LAYOUTS, CheckpointError, convert_checkpoint, load_checkpoint_file,
-    save_mmengine_checkpoint)
+    LAYOUTS,
+    CheckpointError,
+    convert_checkpoint,
+    load_checkpoint_file,
+    save_mmengine_checkpoint,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

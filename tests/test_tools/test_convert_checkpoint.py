@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from mmusot.utils import build_zero_state_dict, read_key_list
-from mmusot.utils.checkpoint_convert import (CheckpointError,
-                                             convert_checkpoint,
-                                             load_checkpoint_file,
-                                             to_official_state_dict)
+from mmusot.utils.checkpoint_convert import (
+    CheckpointError,
+    convert_checkpoint,
+    load_checkpoint_file,
+    to_official_state_dict,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 KEY_LIST = REPO / '..' / 'shared' / 'docs' / 'parity' / \

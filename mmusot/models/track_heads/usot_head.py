@@ -14,8 +14,12 @@ from mmengine.model import BaseModule
 from mmtrack.registry import MODELS
 from torch import Tensor, nn
 
-from ..layers import (ConfidenceValueFusion, MultiScaleDWFusion,
-                      MultiScaleEncoder, prroi_pool2d)
+from ..layers import (
+    ConfidenceValueFusion,
+    MultiScaleDWFusion,
+    MultiScaleEncoder,
+    prroi_pool2d,
+)
 
 SEARCH_POOL_AXES = ('official', 'corrected')
 

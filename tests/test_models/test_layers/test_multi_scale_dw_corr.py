@@ -2,8 +2,11 @@
 import torch
 import torch.nn.functional as F
 
-from mmusot.models.layers import (MultiScaleDWFusion, MultiScaleEncoder,
-                                  depthwise_xcorr)
+from mmusot.models.layers import (
+    MultiScaleDWFusion,
+    MultiScaleEncoder,
+    depthwise_xcorr,
+)
 
 
 def test_depthwise_xcorr_matches_per_channel_conv():

@@ -1,0 +1,264 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""The USOT model: backbone, neck, :class:`USOTHead`, training passes."""
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from mmengine.config import ConfigDict
+from mmtrack.models.sot.base import BaseSingleObjectTracker
+from mmtrack.registry import MODELS
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .usot_tracking import USOTTrackingMixin
+
+FROZEN_BN_MODES = ('train', 'eval')
+
+
+@MODELS.register_module()
+class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
+    """USOT: "Learning to Track Objects from Unlabeled Videos", ICCV 2021.
+
+    Paper: https://arxiv.org/abs/2108.12711. A SiamRPN++-style ResNet-50 up
+    to layer3 (stride 8), a 1×1 conv + BN neck to 256 channels and
+    :class:`~mmusot.models.track_heads.USOTHead`. Inference (``init``,
+    ``track``, the memory queue) comes from
+    :class:`~mmusot.models.sot.usot_tracking.USOTTrackingMixin`.
+
+    Network API used by the inference mixin:
+
+    * :meth:`forward_template`: (N, 3, 127, 127) → (N, 256, 15, 15);
+    * :meth:`forward_search`: (N, 3, S, S) → (N, 256, F, F), F = 31 for
+      S = 255 and 33 for 271;
+    * ``self.head``: ``pool``, ``template_box_to_cells``,
+      ``search_box_to_cells``, ``encode_search``, ``forward_offline``,
+      ``forward_memory`` (see :class:`USOTHead`).
+
+    Training inputs (:meth:`loss`), after ``TrackDataPreprocessor`` (BGR
+    0–255, no normalisation):
+
+    * ``inputs['img']``: (N, 1, 3, 127, 127) templates;
+    * ``inputs['search_img']``: (N, 1, 3, 255, 255) searches;
+    * ``inputs['memory_img']``: (N, M, 3, 255, 255) memory searches
+      (M = 4), present only in the cycle-memory stage; its presence
+      selects the stage;
+    * ``data_samples[i].gt_instances.bboxes``: (1, 4) xyxy template box in
+      template-crop pixels (→ template pool box);
+    * ``data_samples[i].search_gt_instances.bboxes``: (1, 4) xyxy search
+      box in search-crop pixels, augmented and clipped (→ regression
+      targets and weights, search pool box);
+    * ``data_samples[i].metainfo['search_shift']`` (optional): (t_x, t_y),
+      the random shift of the search crop window in source pixels; the
+      cls label centre is then the official ``12 + trunc(-t / 8)``.
+      Without it, the cell of the search box centre is used.
+
+    Labels are built in the model (:meth:`USOTHead.get_targets`).
+
+    Args:
+        backbone (dict): backbone config (mmtrack ``SOTResNet``).
+        neck (dict, optional): neck config (``mmdet.ChannelMapper``).
+        head (dict): head config (``USOTHead``).
+        train_cfg (dict, optional): training settings; unused keys are
+            kept for hooks. Defaults to None.
+        test_cfg (dict, optional): inference settings read by the tracking
+            mixin. Defaults to None.
+        frozen_modules (str | list[str], optional): modules whose
+            parameters get ``requires_grad=False`` at construction (e.g.
+            ``'backbone'``, frozen for epochs 1–9 in USOT).
+        frozen_bn_mode (str): what :meth:`train` does with BN layers of the
+            backbone whose parameters are all frozen: ``'train'`` leaves
+            them in training mode (batch statistics, running statistics
+            updated), as the official code does (reference quirk 5);
+            ``'eval'`` puts them in eval mode (mmdet-style). Defaults to
+            'train'.
+        data_preprocessor (dict, optional): ``TrackDataPreprocessor``.
+        init_cfg (dict, optional): init config. Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 head: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 frozen_modules: Optional[Union[str, List[str]]] = None,
+                 frozen_bn_mode: str = 'train',
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if head is None:
+            raise ValueError('USOT needs a head config')
+        if frozen_bn_mode not in FROZEN_BN_MODES:
+            raise ValueError(f'frozen_bn_mode must be one of '
+                             f'{FROZEN_BN_MODES}, got {frozen_bn_mode!r}')
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.head = MODELS.build(head)
+        self.train_cfg = ConfigDict(train_cfg or {})
+        self.test_cfg = ConfigDict(test_cfg or {})
+        self.frozen_bn_mode = frozen_bn_mode
+        if frozen_modules is not None:
+            self.freeze_module(frozen_modules)
+
+    def train(self, mode: bool = True) -> 'USOT':
+        """Set training mode; see ``frozen_bn_mode`` for frozen BN layers."""
+        super().train(mode)
+        if mode and self.frozen_bn_mode == 'eval':
+            for module in self.backbone.modules():
+                params = list(module.parameters(recurse=False))
+                if isinstance(module, _BatchNorm) and params and not any(
+                        p.requires_grad for p in params):
+                    module.eval()
+        return self
+
+    # ------------------------------------------------------------------
+    # Features
+    # ------------------------------------------------------------------
+    def _extract(self, img: Tensor) -> Tensor:
+        feats = self.backbone(img)
+        if self.neck is not None:
+            feats = self.neck(feats)
+        if isinstance(feats, (list, tuple)):
+            feats = feats[-1]
+        return feats
+
+    def forward_template(self, img: Tensor) -> Tensor:
+        """Template features (backbone + neck).
+
+        Args:
+            img (Tensor): of shape (N, 3, 127, 127), BGR 0–255.
+
+        Returns:
+            Tensor: of shape (N, 256, 15, 15).
+        """
+        return self._extract(img)
+
+    def forward_search(self, img: Tensor) -> Tensor:
+        """Search features (backbone + neck).
+
+        Args:
+            img (Tensor): of shape (N, 3, S, S), BGR 0–255.
+
+        Returns:
+            Tensor: of shape (N, 256, F, F), F = (S - 7) // 8 (31 for 255,
+            33 for 271).
+        """
+        return self._extract(img)
+
+    # ------------------------------------------------------------------
+    # Training
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _first_boxes(data_samples: list, field: str) -> Tensor:
+        boxes = []
+        for i, sample in enumerate(data_samples):
+            if field not in sample:
+                raise KeyError(f'data sample {i} has no {field}')
+            bboxes = sample.get(field).bboxes
+            if bboxes.numel() < 4:
+                raise ValueError(f'data sample {i}: {field}.bboxes is empty')
+            boxes.append(bboxes.reshape(-1, 4)[0])
+        return torch.stack(boxes).float()
+
+    @staticmethod
+    def _search_shift(data_samples: list,
+                      device: torch.device) -> Optional[Tensor]:
+        shifts = [s.metainfo.get('search_shift') for s in data_samples]
+        if any(shift is None for shift in shifts):
+            return None
+        return torch.stack([
+            torch.as_tensor(shift, dtype=torch.float32).reshape(2)
+            for shift in shifts
+        ]).to(device)
+
+    def loss(self, inputs: Dict[str, Tensor], data_samples: list,
+             **kwargs) -> Dict[str, Tensor]:
+        """Losses of the naive or the cycle-memory stage.
+
+        The stage is chosen by the presence of ``inputs['memory_img']``;
+        see the class docstring for the inputs and
+        :meth:`USOTHead.loss` for the passes. λ1 and the forward blend
+        ratio are ``self.head.lambda1`` and ``self.head.cls_ratio``.
+
+        Args:
+            inputs (dict[str, Tensor]): ``img`` (N, 1, 3, 127, 127),
+                ``search_img`` (N, 1, 3, 255, 255), optional ``memory_img``
+                (N, M, 3, 255, 255).
+            data_samples (list[TrackDataSample]): boxes and metainfo.
+
+        Returns:
+            dict[str, Tensor]: ``loss_reg``, ``loss_cls`` and (cycle stage)
+            ``loss_mem``, already weighted.
+        """
+        template = inputs['img'][:, 0]
+        search = inputs['search_img'][:, 0]
+        memory = inputs.get('memory_img')
+        if memory is not None and (memory.dim() != 5 or
+                                   memory.shape[0] != search.shape[0]):
+            raise ValueError('memory_img must be of shape (N, M, 3, H, W) '
+                             f'with N = {search.shape[0]}, got '
+                             f'{tuple(memory.shape)}')
+        z_feat = self.forward_template(template)
+        x_feat = self.forward_search(search)
+
+        template_boxes = self._first_boxes(data_samples, 'gt_instances').to(
+            z_feat.device)
+        search_boxes = self._first_boxes(data_samples,
+                                         'search_gt_instances').to(
+                                             x_feat.device)
+        zf = self.head.pool(z_feat,
+                            self.head.template_box_to_cells(template_boxes))
+        search_size = search.shape[-1]
+        response_size = x_feat.shape[-1] - self.head.pool_size + 1
+        cls_label, reg_target, reg_weight = self.head.get_targets(
+            search_boxes, response_size, search_size,
+            self._search_shift(data_samples, x_feat.device))
+
+        xf_mem = search_cells = None
+        if memory is not None:
+            xf_mem = self.forward_search(memory.flatten(0, 1))
+            search_cells = self.head.search_box_to_cells(
+                search_boxes, self.head.search_clip)
+        return self.head.loss(
+            zf,
+            x_feat,
+            cls_label,
+            reg_target,
+            reg_weight,
+            search_size,
+            xf_mem=xf_mem,
+            search_cells=search_cells)
+
+    def _forward(self,
+                 inputs: Dict[str, Tensor],
+                 data_samples: Optional[list] = None,
+                 **kwargs) -> Tuple[Tensor, Tensor]:
+        """Network forward for ``mode='tensor'``: template + search.
+
+        The template kernel is pooled at ``gt_instances.bboxes`` when data
+        samples are given, else at a centred 64×64 box (a typical target
+        in a 127 template crop).
+
+        Args:
+            inputs (dict[str, Tensor]): ``img`` (N, 1, 3, 127, 127) and
+                ``search_img`` (N, 1, 3, S, S).
+            data_samples (list[TrackDataSample], optional): template boxes.
+
+        Returns:
+            tuple[Tensor, Tensor]: cls logits (N, 1, R, R) and reg
+            distances (N, 4, R, R), R = 25 for S = 255.
+        """
+        template = inputs['img'][:, 0]
+        search = inputs['search_img'][:, 0]
+        z_feat = self.forward_template(template)
+        x_feat = self.forward_search(search)
+        if data_samples:
+            boxes = self._first_boxes(data_samples, 'gt_instances')
+        else:
+            half = template.shape[-1] / 2
+            boxes = z_feat.new_tensor([[half - 32, half - 32, half + 32,
+                                        half + 32]]).expand(
+                                            template.shape[0], 4)
+        zf = self.head.pool(
+            z_feat, self.head.template_box_to_cells(boxes.to(z_feat.device)))
+        return self.head(zf, x_feat)

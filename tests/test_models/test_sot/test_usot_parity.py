@@ -1,0 +1,59 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""PARITY: mmusot's USOT reproduces the official network's outputs.
+
+The official state dict is rebuilt from ``usot_official_keys.txt`` with the
+formula of ``parity/README.md``, converted with the checkpoint converter,
+loaded into USOT with the official-behaviour switches, and run in eval mode
+on the ``golden.npz`` inputs. Tolerances are the README's.
+"""
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip('mmtrack')
+
+from mmusot.utils import build_formula_state_dict, read_key_list  # noqa
+from mmusot.utils.checkpoint_convert import convert_checkpoint  # noqa
+
+from .utils import PARITY, build_usot  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not (PARITY / 'golden.npz').is_file(), reason='parity fixture absent')
+
+TOLERANCES = dict(
+    zf=1e-4, xf=1e-4, memory=1e-4, reg=1e-4, cls=1e-5, cls_mem=1e-5)
+
+
+@pytest.fixture(scope='module')
+def outputs():
+    specs = read_key_list(str(PARITY / 'usot_official_keys.txt'))
+    official = build_formula_state_dict(specs)
+    state, report = convert_checkpoint(dict(state_dict=official))
+    assert not report['leftover']
+    model = build_usot(
+        head=dict(search_pool_axis='official'), frozen_bn_mode='train')
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    golden = dict(np.load(PARITY / 'golden.npz'))
+    tensor = {k: torch.from_numpy(v) for k, v in golden.items()}
+    with torch.no_grad():
+        z_feat = model.forward_template(tensor['z'])
+        zf = model.head.pool(z_feat, tensor['template_box'])
+        xf = model.forward_search(tensor['x'])
+        num_mem = tensor['mem_boxes'].shape[0]
+        memory = model.head.pool(
+            xf.expand(num_mem, -1, -1, -1), tensor['mem_boxes'])
+        enc = model.head.encode_search(xf)
+        cls, reg = model.head.forward_offline(enc, zf)
+        cls_mem = model.head.forward_memory(enc, memory[None])
+    ours = dict(zf=zf, xf=xf, memory=memory, cls=cls, reg=reg,
+                cls_mem=cls_mem)
+    return ours, tensor
+
+
+@pytest.mark.parametrize('name', list(TOLERANCES))
+def test_parity(outputs, name):
+    ours, golden = outputs
+    assert ours[name].shape == golden[name].shape
+    diff = (ours[name] - golden[name]).abs().max().item()
+    assert diff <= TOLERANCES[name], f'{name}: max abs diff {diff:.3g}'
