@@ -176,18 +176,20 @@ def test_decode_picks_peak_and_box():
 
 
 def test_decode_window_and_penalty_change_choice():
-    score, reg = hand_response(peaks=((0, 0, 0.9), (2, 3, 0.6)))
+    score, reg = hand_response(peaks=((0, 0, 0.9), (2, 2, 0.6)))
     target = torch.tensor([16.0, 16.0])
     args = dict(instance_size=255, stride=8, penalty_k=0.021)
     no_win = decode_response(score, reg, target, cosine_window(5),
                              window_influence=0.0, **args)
     assert no_win['index'].item() == 0  # the corner peak wins alone
-    # the window is zero on the border, so 0.321 of it favours (2, 3)
+    # window 0 on the border, 1 at the centre: 0.9 * 0.679 = 0.611 loses
+    # to 0.6 * 0.679 + 0.321 = 0.728
     win = decode_response(score, reg, target, cosine_window(5),
                           window_influence=0.321, **args)
-    assert win['index'].item() == 2 * 5 + 3
-    expected = 0.6 * (1 - 0.321) + cosine_window(5)[2, 3] * 0.321
-    assert math.isclose(win['pscore'][2, 3].item(), expected.item(),
+    assert win['index'].item() == 2 * 5 + 2
+    assert math.isclose(win['pscore'][2, 2].item(), 0.6 * 0.679 + 0.321,
+                        rel_tol=1e-6)
+    assert math.isclose(win['pscore'][0, 0].item(), 0.9 * 0.679,
                         rel_tol=1e-6)
     # equal peaks: the one predicting the current size wins the penalty
     score, reg = hand_response(peaks=((2, 1, 0.7), (2, 3, 0.7)))
@@ -328,7 +330,8 @@ class TargetFinderHead:
         size = crop.size(-1)
         score_size = (size - 127) // 8 + 1 + 8
         grid = response_grid(score_size, size)
-        gx, gy = grid[None, :], grid[:, None]
+        gx = grid[None, :].expand(score_size, -1)
+        gy = grid[:, None].expand(-1, score_size)
         x1, y1, x2, y2 = self._locate(crop)
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         logits = -((gx - cx)**2 + (gy - cy)**2) / 64.0

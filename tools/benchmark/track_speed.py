@@ -1,0 +1,213 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Tracking speed of mmusot's USOT and mmtrack's SiamRPN++, same frames.
+
+Both trackers get random weights (no checkpoint is needed for speed),
+the same frames already on the device, and run their whole per-frame
+``predict`` (crop, network, post-processing). Frame 0 (init) and the
+warm-up frames are not timed; the table reports the median over the
+timed frames, in fp32 and in autocast (fp16 on CUDA, bf16 on CPU).
+
+Examples::
+
+    python tools/benchmark/track_speed.py                  # CPU or CUDA
+    python tools/benchmark/track_speed.py --frames 40 --warmup 5
+    python tools/benchmark/track_speed.py --source synthetic --device cuda
+
+Targets (a benchmark, not a test): on CPU USOT at >= 1.5x the fps of
+SiamRPN++; on an H100 >= 200 fps.
+"""
+import argparse
+import os
+import os.path as osp
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+USOT_CONFIG = osp.join(REPO, 'configs', 'usot', '_base_', 'usot_r50.py')
+SIAMRPN_CONFIG = ('sot/siamese_rpn/siamese-rpn_r50_8xb28-20e_imagenetvid-'
+                  'imagenetdet-coco_base.py')
+SOT_EVAL = osp.join(osp.dirname(REPO), 'shared', 'data', 'sot_eval')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--source',
+        default='book',
+        help='a sequence folder name under shared/data/sot_eval, a path to '
+        'an OTB-style sequence, or "synthetic" (640x480 frames with a '
+        'moving textured square). Defaults to "book" (640x480) when '
+        'present, else synthetic.')
+    parser.add_argument('--frames', type=int, default=60,
+                        help='frames per run, init frame included')
+    parser.add_argument('--warmup', type=int, default=5,
+                        help='tracked frames not timed after init')
+    parser.add_argument('--device', default=None,
+                        help='cpu, cuda, cuda:1 ... (default: cuda if '
+                        'available)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads (default: torch default)')
+    parser.add_argument('--precisions', nargs='+', default=['fp32', 'amp'],
+                        choices=['fp32', 'amp'])
+    parser.add_argument('--trackers', nargs='+',
+                        default=['usot', 'siamrpn'],
+                        choices=['usot', 'siamrpn'])
+    return parser.parse_args()
+
+
+def load_frames(source: str,
+                num: int) -> Tuple[List[np.ndarray], List[float], str]:
+    """Frames (HWC uint8 BGR), the first box (xyxy) and the source name."""
+    seq_dir = source if osp.isdir(source) else osp.join(SOT_EVAL, source)
+    if source != 'synthetic' and osp.isdir(seq_dir):
+        names = sorted(os.listdir(osp.join(seq_dir, 'img')))[:num]
+        frames = [cv2.imread(osp.join(seq_dir, 'img', n)) for n in names]
+        with open(osp.join(seq_dir, 'groundtruth_rect.txt')) as f:
+            x, y, w, h = (float(v) for v in
+                          f.readline().replace('\t', ',').replace(
+                              ' ', ',').split(',') if v)
+        return frames, [x, y, x + w, y + h], osp.basename(seq_dir)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 80, (480, 640, 3), dtype=np.uint8)
+    texture = rng.integers(120, 255, (60, 60, 3), dtype=np.uint8)
+    frames = []
+    for t in range(num):
+        frame = base.copy()
+        x, y = 200 + 3 * t % 300, 150 + 2 * t % 200
+        frame[y:y + 60, x:x + 60] = texture
+        frames.append(frame)
+    return frames, [200.0, 150.0, 260.0, 210.0], 'synthetic'
+
+
+def mmtrack_config_dir() -> str:
+    import mmtrack
+    return osp.join(osp.dirname(mmtrack.__file__), '.mim', 'configs')
+
+
+def build_models(names: List[str]) -> Dict[str, torch.nn.Module]:
+    """USOT from configs/usot/_base_/usot_r50.py; SiamRPN++ from mmtrack."""
+    from mmengine.config import Config
+
+    from mmtrack.registry import MODELS
+    from mmtrack.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    import mmusot  # noqa: F401  (registers USOT)
+    models = {}
+    if 'usot' in names:
+        cfg = Config.fromfile(USOT_CONFIG)
+        cfg.model.backbone.init_cfg = None
+        models['USOT'] = MODELS.build(cfg.model)
+    if 'siamrpn' in names:
+        cfg = Config.fromfile(osp.join(mmtrack_config_dir(), SIAMRPN_CONFIG))
+        cfg.model.backbone.init_cfg = None
+        model = MODELS.build(cfg.model)
+        model.init_weights()  # reset_parameters() of neck/head, offline
+        models['SiamRPN++'] = model
+    return models
+
+
+def make_sample(frame_id: int, box: List[float], hw: Tuple[int, int],
+                device: torch.device):
+    from mmengine.structures import InstanceData
+
+    from mmtrack.structures import TrackDataSample
+    sample = TrackDataSample()
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor([box], dtype=torch.float32, device=device))
+    sample.set_metainfo(
+        dict(frame_id=frame_id, img_shape=hw, ori_shape=hw))
+    return sample
+
+
+def time_tracker(model: torch.nn.Module, frames: List[torch.Tensor],
+                 box: List[float], device: torch.device, warmup: int,
+                 autocast: Optional[torch.dtype]) -> List[float]:
+    """Per-frame seconds of ``model.predict`` after init and warm-up."""
+    hw = tuple(frames[0].shape[-2:])
+    samples = [make_sample(i, box, hw, device) for i in range(len(frames))]
+    sync: Callable[[], None] = torch.cuda.synchronize \
+        if device.type == 'cuda' else (lambda: None)
+    times = []
+    with torch.inference_mode(), torch.autocast(
+            device.type, dtype=autocast or torch.float32,
+            enabled=autocast is not None):
+        for i, (frame, sample) in enumerate(zip(frames, samples)):
+            sync()
+            start = time.perf_counter()
+            out = model.predict(dict(img=frame), [sample])
+            # the box must exist: wait for the device, not for a copy
+            out[0].pred_track_instances.bboxes.sum()
+            sync()
+            if i > warmup:
+                times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device or (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    frames_np, box, source = load_frames(args.source, args.frames)
+    frames = [
+        torch.from_numpy(f).permute(2, 0, 1).float()[None, None].to(device)
+        for f in frames_np
+    ]
+    models = build_models(args.trackers)
+    for model in models.values():
+        model.to(device).eval()
+    amp_dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
+
+    usot = models.get('USOT')
+    if usot is not None:
+        params = sum(p.numel() for p in usot.parameters())
+        print(f'USOT parameters: {params / 1e6:.2f} M ({params:,})')
+    print(f'device: {device}'
+          + (f' ({torch.cuda.get_device_name(device)})'
+             if device.type == 'cuda' else
+             f' ({torch.get_num_threads()} threads)')
+          + f'; frames: {len(frames)} of '
+          f'{frames_np[0].shape[1]}x{frames_np[0].shape[0]} '
+          f'({source}), warm-up {args.warmup}')
+
+    rows = []
+    for precision in args.precisions:
+        autocast = None if precision == 'fp32' else amp_dtype
+        label = 'fp32' if autocast is None else \
+            f'amp ({str(amp_dtype).replace("torch.", "")})'
+        for name, model in models.items():
+            try:
+                times = time_tracker(model, frames, box, device,
+                                     args.warmup, autocast)
+            except Exception as err:  # report, keep benchmarking
+                rows.append((name, label, None, f'failed: {err}'[:60]))
+                continue
+            median = statistics.median(times)
+            rows.append((name, label, median, f'{len(times)} frames'))
+
+    print()
+    header = f'{"tracker":<10} {"precision":<16} {"median ms":>10} ' \
+        f'{"fps":>8} {"vs SiamRPN++":>13}  note'
+    print(header)
+    print('-' * len(header))
+    reference = {label: m for n, label, m, _ in rows
+                 if n == 'SiamRPN++' and m}
+    for name, label, median, note in rows:
+        if median is None:
+            print(f'{name:<10} {label:<16} {"-":>10} {"-":>8} {"-":>13}  '
+                  f'{note}')
+            continue
+        ratio = reference.get(label)
+        ratio = f'{ratio / median:.2f}x' if ratio else '-'
+        print(f'{name:<10} {label:<16} {median * 1e3:>10.1f} '
+              f'{1.0 / median:>8.2f} {ratio:>13}  {note}')
+
+
+if __name__ == '__main__':
+    main()
