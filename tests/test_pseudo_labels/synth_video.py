@@ -16,6 +16,13 @@ def texture(rng: np.random.Generator, h: int, w: int, blur: float,
     return np.clip(128 + contrast * noise, 0, 255).astype(np.uint8)
 
 
+def _bounce(pos: float, hi: int) -> int:
+    """Reflect a position into [0, hi] (the object bounces off edges)."""
+    period = 2 * hi
+    p = pos % period
+    return int(round(p if p <= hi else period - p))
+
+
 def moving_object_video(num_frames: int = 40,
                         size_hw: Tuple[int, int] = (120, 160),
                         obj_hw: Tuple[int, int] = (30, 36),
@@ -42,8 +49,8 @@ def moving_object_video(num_frames: int = 40,
         shift = np.float32([[1, 0, cx - pad], [0, 1, cy - pad]])
         frame = cv2.warpAffine(bg, shift, (w, h),
                                borderMode=cv2.BORDER_REFLECT)
-        x = int(round(x0 + obj_speed[0] * k))
-        y = int(round(y0 + obj_speed[1] * k))
+        x = _bounce(x0 + obj_speed[0] * k, w - ow)
+        y = _bounce(y0 + obj_speed[1] * k, h - oh)
         frame[y:y + oh, x:x + ow] = obj
         frames.append(frame)
         boxes.append((x, y, x + ow, y + oh))
@@ -52,6 +59,7 @@ def moving_object_video(num_frames: int = 40,
 
 def write_video(path: str, frames: List[np.ndarray], fps: int = 25) -> None:
     """Write frames to an mp4 (mp4v) or avi (MJPG) file."""
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     h, w = frames[0].shape[:2]
     fourcc = cv2.VideoWriter_fourcc(*('MJPG' if path.endswith('.avi')
                                       else 'mp4v'))

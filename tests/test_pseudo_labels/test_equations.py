@@ -3,11 +3,20 @@
 import numpy as np
 import pytest
 
-from mmusot.pseudo_labels import (CandidateConfig, box_diou, box_iou,
-                                  box_score, candidate_boxes, clean_mask,
-                                  dp_select_boxes, motion_distance_map,
-                                  motion_threshold, passes_saliency_gate,
-                                  score_component, transition_reward)
+from mmusot.pseudo_labels import (
+    CandidateConfig,
+    box_diou,
+    box_iou,
+    box_score,
+    candidate_boxes,
+    clean_mask,
+    dp_select_boxes,
+    motion_distance_map,
+    motion_threshold,
+    passes_saliency_gate,
+    score_component,
+    transition_reward,
+)
 
 
 def test_iou_and_diou_by_hand():

@@ -3,13 +3,23 @@
 import numpy as np
 import pytest
 
-from mmusot.pseudo_labels import (FLOW_BACKENDS, build_flow_backend,
-                                  corner_frequency, corner_score, fill_boxes,
-                                  fragment_bounds, frame_quality,
-                                  interpolate_box, max_flow_component,
-                                  next_frame_interval, passes_video_filter,
-                                  resize_flow, unit_ranges, video_quality,
-                                  video_rng)
+from mmusot.pseudo_labels import (
+    FLOW_BACKENDS,
+    build_flow_backend,
+    corner_frequency,
+    corner_score,
+    fill_boxes,
+    fragment_bounds,
+    frame_quality,
+    interpolate_box,
+    max_flow_component,
+    next_frame_interval,
+    passes_video_filter,
+    resize_flow,
+    unit_ranges,
+    video_quality,
+    video_rng,
+)
 
 
 def test_interpolation_correct_and_reversed():

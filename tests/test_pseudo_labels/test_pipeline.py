@@ -6,9 +6,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from mmusot.pseudo_labels import (PseudoLabelSettings, VideoSource,
-                                  box_iou, process_video, read_boxes_xywh,
-                                  xywh_to_xyxy)
+from mmusot.pseudo_labels import (
+    PseudoLabelSettings,
+    VideoSource,
+    box_iou,
+    process_video,
+    read_boxes_xywh,
+    xywh_to_xyxy,
+)
 
 from .synth_video import moving_object_video, write_folder
 
