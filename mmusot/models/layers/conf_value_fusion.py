@@ -5,6 +5,15 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
+try:  # registered when mmtrack is present; plain PyTorch otherwise
+    from mmtrack.registry import MODELS
+except ImportError:  # pragma: no cover
+    MODELS = None
+
+
+def _register(cls: type) -> type:
+    return MODELS.register_module()(cls) if MODELS is not None else cls
+
 
 def _conv_bn_relu(channels: int) -> nn.Sequential:
     """3×3 conv (padding 1, with bias) + BN + ReLU, channels → channels."""
@@ -13,6 +22,7 @@ def _conv_bn_relu(channels: int) -> nn.Sequential:
         nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
 
 
+@_register
 class ConfidenceValueFusion(nn.Module):
     """Fuse M memory correlation maps with per-position confidences (Eq. 8).
 

@@ -13,6 +13,15 @@ from typing import Dict, Tuple
 import torch
 from torch import Tensor, nn
 
+try:  # registered when mmtrack is present; plain PyTorch otherwise
+    from mmtrack.registry import MODELS
+except ImportError:  # pragma: no cover
+    MODELS = None
+
+
+def _register(cls: type) -> type:
+    return MODELS.register_module()(cls) if MODELS is not None else cls
+
 # Branch name -> (dilation_h, dilation_w). "12" dilates the height by 2.
 BRANCH_DILATIONS: Dict[str, Tuple[int, int]] = {
     '11': (1, 1),
@@ -53,6 +62,7 @@ def _encoder(channels: int, dilation: Tuple[int, int]) -> nn.Sequential:
         nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
 
 
+@_register
 class MultiScaleEncoder(nn.Module):
     """The three dilated encoders of one branch (cls or reg), both sides.
 
@@ -99,6 +109,7 @@ class MultiScaleEncoder(nn.Module):
             for name in BRANCH_DILATIONS)
 
 
+@_register
 class MultiScaleDWFusion(nn.Module):
     """Depthwise correlation per branch, fused with softmax weights.
 
