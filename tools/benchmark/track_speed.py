@@ -92,7 +92,6 @@ def mmtrack_config_dir() -> str:
 def build_models(names: List[str]) -> Dict[str, torch.nn.Module]:
     """USOT from configs/usot/_base_/usot_r50.py; SiamRPN++ from mmtrack."""
     from mmengine.config import Config
-
     from mmtrack.registry import MODELS
     from mmtrack.utils import register_all_modules
     register_all_modules(init_default_scope=True)
@@ -114,7 +113,6 @@ def build_models(names: List[str]) -> Dict[str, torch.nn.Module]:
 def make_sample(frame_id: int, box: List[float], hw: Tuple[int, int],
                 device: torch.device):
     from mmengine.structures import InstanceData
-
     from mmtrack.structures import TrackDataSample
     sample = TrackDataSample()
     sample.gt_instances = InstanceData(
@@ -124,27 +122,40 @@ def make_sample(frame_id: int, box: List[float], hw: Tuple[int, int],
     return sample
 
 
-def time_tracker(model: torch.nn.Module, frames: List[torch.Tensor],
-                 box: List[float], device: torch.device, warmup: int,
-                 autocast: Optional[torch.dtype]) -> List[float]:
-    """Per-frame seconds of ``model.predict`` after init and warm-up."""
+def time_trackers(models: Dict[str, torch.nn.Module],
+                  frames: List[torch.Tensor], box: List[float],
+                  device: torch.device, warmup: int,
+                  autocast: Optional[torch.dtype]) -> Dict[str, object]:
+    """Per-frame seconds of each model's ``predict`` after init/warm-up.
+
+    The trackers take turns frame by frame, so a shared, busy machine
+    slows them alike. A tracker that raises is dropped: its entry becomes
+    the error message.
+    """
     hw = tuple(frames[0].shape[-2:])
     samples = [make_sample(i, box, hw, device) for i in range(len(frames))]
     sync: Callable[[], None] = torch.cuda.synchronize \
         if device.type == 'cuda' else (lambda: None)
-    times = []
+    times: Dict[str, object] = {name: [] for name in models}
     with torch.inference_mode(), torch.autocast(
             device.type, dtype=autocast or torch.float32,
             enabled=autocast is not None):
         for i, (frame, sample) in enumerate(zip(frames, samples)):
-            sync()
-            start = time.perf_counter()
-            out = model.predict(dict(img=frame), [sample])
-            # the box must exist: wait for the device, not for a copy
-            out[0].pred_track_instances.bboxes.sum()
-            sync()
-            if i > warmup:
-                times.append(time.perf_counter() - start)
+            for name, model in models.items():
+                if isinstance(times[name], str):
+                    continue
+                try:
+                    sync()
+                    start = time.perf_counter()
+                    out = model.predict(dict(img=frame), [sample])
+                    # the box must be computed: wait for the device
+                    out[0].pred_track_instances.bboxes.sum()
+                    sync()
+                except Exception as err:  # report it, time the others
+                    times[name] = f'failed: {type(err).__name__}: {err}'
+                    continue
+                if i > warmup:
+                    times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -181,15 +192,16 @@ def main() -> None:
         autocast = None if precision == 'fp32' else amp_dtype
         label = 'fp32' if autocast is None else \
             f'amp ({str(amp_dtype).replace("torch.", "")})'
-        for name, model in models.items():
-            try:
-                times = time_tracker(model, frames, box, device,
-                                     args.warmup, autocast)
-            except Exception as err:  # report, keep benchmarking
-                rows.append((name, label, None, f'failed: {err}'[:60]))
+        times = time_trackers(models, frames, box, device, args.warmup,
+                              autocast)
+        for name, samples in times.items():
+            if isinstance(samples, str) or not samples:
+                rows.append((name, label, None, str(samples or 'no frame')
+                             [:90]))
                 continue
-            median = statistics.median(times)
-            rows.append((name, label, median, f'{len(times)} frames'))
+            rows.append((name, label, statistics.median(samples),
+                         f'{len(samples)} frames, min '
+                         f'{min(samples) * 1e3:.1f} ms'))
 
     print()
     header = f'{"tracker":<10} {"precision":<16} {"median ms":>10} ' \

@@ -13,14 +13,21 @@ import numpy as np
 import pytest
 import torch
 
-from mmusot.models.sot.usot_tracking import (USOT_TEST_CFG_DEFAULTS,
-                                             USOTMemoryQueue,
-                                             USOTTrackingMixin, box_in_crop,
-                                             context_side, cosine_window,
-                                             crop_siamfc, decode_response,
-                                             python2round, region_overlap,
-                                             response_grid,
-                                             size_change_penalty, update_size)
+from mmusot.models.sot.usot_tracking import (
+    USOT_TEST_CFG_DEFAULTS,
+    USOTMemoryQueue,
+    USOTTrackingMixin,
+    box_in_crop,
+    context_side,
+    cosine_window,
+    crop_siamfc,
+    decode_response,
+    python2round,
+    region_overlap,
+    response_grid,
+    size_change_penalty,
+    update_size,
+)
 
 # --------------------------------------------------------------------------
 # memory queue (usot_spec.md §6.5)
@@ -378,7 +385,6 @@ def textured_frame(box, hw=(240, 320), seed=0, channels=3):
 
 def make_sample(frame_id, box, hw):
     from mmengine.structures import InstanceData
-
     from mmtrack.structures import TrackDataSample
     sample = TrackDataSample()
     sample.gt_instances = InstanceData(
