@@ -34,7 +34,9 @@ model = dict(
         out_channels=256,
         kernel_size=1,
         norm_cfg=dict(type='BN'),
-        act_cfg=None),
+        act_cfg=None,
+        # PyTorch default init, as the official AdjustLayer.
+        init_cfg=None),
     head=dict(
         type='USOTHead',
         in_channels=256,

@@ -12,8 +12,10 @@ import torch
 
 pytest.importorskip('mmtrack')
 
+from mmengine.runner import load_checkpoint  # noqa: E402
+
 from mmusot.utils import build_formula_state_dict, read_key_list  # noqa
-from mmusot.utils.checkpoint_convert import convert_checkpoint  # noqa
+from tests.test_tools.test_convert_checkpoint import load_tool  # noqa
 
 from .utils import PARITY, build_usot  # noqa: E402
 
@@ -25,14 +27,17 @@ TOLERANCES = dict(
 
 
 @pytest.fixture(scope='module')
-def outputs():
+def outputs(tmp_path_factory):
+    # Official layout, as released (.pth with a 'state_dict'), through the
+    # converter CLI, then mmengine's loader (weights_only by default).
     specs = read_key_list(str(PARITY / 'usot_official_keys.txt'))
-    official = build_formula_state_dict(specs)
-    state, report = convert_checkpoint(dict(state_dict=official))
-    assert not report['leftover']
+    tmp = tmp_path_factory.mktemp('parity')
+    src, dst = tmp / 'usot_official.pth', tmp / 'usot_mmusot.pth'
+    torch.save(dict(state_dict=build_formula_state_dict(specs)), src)
+    assert load_tool().main([str(src), str(dst)]) == 0
     model = build_usot(
         head=dict(search_pool_axis='official'), frozen_bn_mode='train')
-    model.load_state_dict(state, strict=True)
+    load_checkpoint(model, str(dst), map_location='cpu', strict=True)
     model.eval()
     golden = dict(np.load(PARITY / 'golden.npz'))
     tensor = {k: torch.from_numpy(v) for k, v in golden.items()}
