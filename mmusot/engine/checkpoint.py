@@ -58,7 +58,11 @@ def _mmengine_safe_globals() -> List[Any]:
         safe.append(type(np.dtype(kind)))
     try:
         from mmengine.logging.history_buffer import HistoryBuffer
-        safe.append(HistoryBuffer)
+        # A HistoryBuffer pickles its statistics methods as
+        # getattr(HistoryBuffer, 'min'). The weights-only unpickler calls
+        # only allow-listed callables, so getattr can fetch attributes but
+        # nothing it returns can be called.
+        safe += [HistoryBuffer, getattr]
     except ImportError:
         pass
     try:

@@ -1,4 +1,7 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+from . import layers, sot, track_heads
 from .layers import *  # noqa: F401,F403
 from .sot import *  # noqa: F401,F403
 from .track_heads import *  # noqa: F401,F403
+
+__all__ = layers.__all__ + sot.__all__ + track_heads.__all__

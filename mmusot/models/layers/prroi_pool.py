@@ -19,6 +19,11 @@ from typing import Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+try:  # registered when mmtrack is present; plain PyTorch otherwise
+    from mmtrack.registry import MODELS
+except ImportError:  # pragma: no cover
+    MODELS = None
+
 
 def _hat_antiderivative(u: Tensor) -> Tensor:
     """H(u) = u - u|u|/2 on [-1, 1], constant beyond: the integral of k."""
@@ -112,6 +117,11 @@ def prroi_pool2d(features: Tensor,
     return pooled * scale[:, None, None, None]
 
 
+def _register(cls):
+    return MODELS.register_module()(cls) if MODELS is not None else cls
+
+
+@_register
 class PrRoIPool2d(nn.Module):
     """Precise RoI pooling as a module; see :func:`prroi_pool2d`.
 

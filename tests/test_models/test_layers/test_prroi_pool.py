@@ -108,7 +108,8 @@ def test_gradcheck_features_and_rois():
 
 def test_module_and_bad_input():
     pool = PrRoIPool2d(7, spatial_scale=0.25)
-    out = pool(torch.randn(2, 8, 16, 16), torch.tensor([[1, 0., 0., 28., 28.]]))
+    out = pool(torch.randn(2, 8, 16, 16),
+               torch.tensor([[1, 0., 0., 28., 28.]]))
     assert out.shape == (1, 8, 7, 7)
     assert 'output_size=7' in repr(pool)
     with pytest.raises(ValueError, match='batch indices'):
