@@ -159,6 +159,29 @@ def time_trackers(models: Dict[str, torch.nn.Module],
     return times
 
 
+def calibrate_batchnorm(model: torch.nn.Module, frames: List[torch.Tensor],
+                        box: List[float], device: torch.device) -> None:
+    """Give random-weight BN layers running statistics of real inputs.
+
+    With random convolutions and the default running statistics (mean 0,
+    var 1), activations of un-normalised 0-255 inputs blow up through 50
+    layers (SiamRPN++ then yields NaN boxes). A few frames tracked in
+    training mode, with cumulative BN averaging, fix the statistics; the
+    timed runs are in eval mode.
+    """
+    bns = [m for m in model.modules()
+           if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None
+    model.train()
+    hw = tuple(frames[0].shape[-2:])
+    with torch.no_grad():
+        for i, frame in enumerate(frames[:3]):
+            model.predict(dict(img=frame), [make_sample(i, box, hw, device)])
+    model.eval()
+
+
 def main() -> None:
     args = parse_args()
     if args.threads:
@@ -172,7 +195,8 @@ def main() -> None:
     ]
     models = build_models(args.trackers)
     for model in models.values():
-        model.to(device).eval()
+        model.to(device)
+        calibrate_batchnorm(model, frames, box, device)
     amp_dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
 
     usot = models.get('USOT')

@@ -765,10 +765,12 @@ class USOTTrackingMixin:
         lr = best['penalty'] * best['score'] * cfg['lr']
         new_center = center + (pred_center - instance_size // 2) / scale_z
         new_size = update_size(size, pred_size, lr, cfg['size_smoothing'])
-        frame_wh = new_center.new_tensor([width, height])
-        new_center = torch.minimum(new_center.clamp(min=0), frame_wh)
-        new_size = torch.minimum(new_size.clamp(min=cfg['min_size']),
-                                 frame_wh)
+        # python-scalar clamps: no host-to-device copy (a CUDA sync point)
+        new_center = torch.stack((new_center[0].clamp(0, width),
+                                  new_center[1].clamp(0, height)))
+        min_size = cfg['min_size']
+        new_size = torch.stack((new_size[0].clamp(min_size, width),
+                                new_size[1].clamp(min_size, height)))
         memo.center, memo.size = new_center, new_size
 
         clamp = self._memory_clamp(cfg, instance_size, memo.score_size)

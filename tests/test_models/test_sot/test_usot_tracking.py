@@ -7,6 +7,7 @@ correct crop → decode → state update chain must follow the target, and any
 error in the geometry makes the box drift away.
 """
 import math
+import os.path as osp
 
 import cv2
 import numpy as np
@@ -524,3 +525,43 @@ def test_vot_mode_resets_after_failure_without_vot_toolkit():
 
 def test_context_side():
     assert context_side(torch.tensor([10.0, 10.0])).item() == 20.0
+
+
+# --------------------------------------------------------------------------
+# the real network: the per-frame path runs end to end (random weights)
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope='module')
+def usot_model():
+    from mmengine.config import Config
+    from mmtrack.registry import MODELS
+    from mmtrack.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    cfg = Config.fromfile(osp.join(repo, 'configs', 'usot', '_base_',
+                                   'usot_r50.py'))
+    torch.manual_seed(0)
+    return MODELS.build(cfg.model).eval()
+
+
+@pytest.mark.parametrize('box,instance_size', [
+    ((100, 80, 160, 150), 255),
+    ((150, 110, 162, 120), 271),  # 0.16% of the frame
+])
+def test_real_usot_predict_loop(usot_model, box, instance_size):
+    boxes = [box] * 3
+    with torch.no_grad():
+        outputs = run_sequence(usot_model, boxes)
+    memo = usot_model.memo
+    assert memo.instance_size == instance_size
+    assert memo.score_size == (instance_size - 127) // 8 + 1 + 8
+    assert memo.memory.num_history == 3
+    assert memo.memory.build_queue().shape == (7, 256, 7, 7)
+    for out in outputs[1:]:
+        assert out.bboxes.shape == (1, 4) and out.scores.shape == (1, )
+        assert torch.isfinite(out.bboxes).all()
+        x1, y1, x2, y2 = out.bboxes[0].tolist()
+        assert 0 <= x1 < x2 and 0 <= y1 < y2
+        assert 0 < out.scores.item() < 1
