@@ -108,7 +108,16 @@ def prroi_pool2d(features: Tensor,
     height, width = feats.shape[-2:]
     weight_y = _axis_weights(y1, bin_h, out_h, height)  # (K, P, H)
     weight_x = _axis_weights(x1, bin_w, out_w, width)  # (K, Q, W)
-    pooled = weight_y[:, None] @ feats @ weight_x[:, None].transpose(-1, -2)
+    # Two batched matrix products with K batches (not K*C small ones):
+    # contract W, then H.
+    num, channels = feats.shape[:2]
+    pooled = torch.bmm(
+        feats.reshape(num, channels * height, width),
+        weight_x.transpose(1, 2))  # (K, C*H, Q)
+    pooled = pooled.view(num, channels, height, out_w).transpose(1, 2)
+    pooled = torch.bmm(weight_y, pooled.reshape(num, height,
+                                                channels * out_w))
+    pooled = pooled.view(num, out_h, channels, out_w).transpose(1, 2)
     area = bin_w * bin_h
     valid = area > 0
     # Dividing by a safe area keeps gradients finite for empty RoIs.
