@@ -50,8 +50,8 @@ def main() -> None:
     xy = torch.rand(args.rois, 2, generator=gen) * (args.size - 8)
     wh = torch.rand(args.rois, 2, generator=gen) * 6 + 1
     rois = torch.cat([xy, xy + wh], dim=1).to(args.device)
-    forward_ms = timed(lambda: prroi_pool2d(feats, rois, args.bins), args.device,
-                       args.repeats)
+    forward_ms = timed(lambda: prroi_pool2d(feats, rois, args.bins),
+                       args.device, args.repeats)
     feats.requires_grad_(True)
 
     def forward_backward():
