@@ -1,0 +1,62 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""The USOT test configs parse, point at the right data and switches."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'usot', '*test-*.py')))
+
+EXPECTED = {
+    'usot_r50_test-otb100.py': ('OTB100Dataset', 'OPE'),
+    'usot_r50_test-lasot.py': ('LaSOTDataset', 'OPE'),
+    'usot_r50_test-uav123.py': ('UAV123Dataset', 'OPE'),
+    'usot_r50_test-got10k.py': ('GOT10kDataset', None),
+    'usot_r50_test-trackingnet.py': ('TrackingNetDataset', None),
+    'usot_r50_test-vot2018.py': ('VOTDataset', 'VOT'),
+    'usot_r50_test-otb-folder.py': ('OTBFolderDataset', 'OPE'),
+    'usot_r50-corrected_test-otb-folder.py': ('OTBFolderDataset', 'OPE'),
+    'usot_r50-corrected_test-otb100.py': ('OTB100Dataset', 'OPE'),
+}
+
+
+def test_every_benchmark_has_a_config():
+    assert sorted(osp.basename(c) for c in CONFIGS) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_parses(path):
+    cfg = Config.fromfile(path)
+    dataset_type, metric = EXPECTED[osp.basename(path)]
+    assert cfg.default_scope == 'mmtrack'
+    assert cfg.custom_imports.imports == ['mmusot']
+    assert cfg.model.type == 'USOT'
+    assert cfg.test_dataloader.dataset.type == dataset_type
+    assert cfg.test_dataloader.dataset.test_mode
+    assert cfg.test_dataloader.sampler.type == 'VideoSampler'
+    assert cfg.test_evaluator.type == 'SOTMetric'
+    assert cfg.test_cfg.type == 'TestLoop'
+    if metric is None:  # server formats
+        assert cfg.test_evaluator.format_only
+        assert cfg.test_evaluator.outfile_prefix.startswith('results/')
+    else:
+        assert cfg.test_evaluator.get('metric', 'OPE') == metric
+    vot = metric == 'VOT'
+    assert cfg.model.test_cfg.test_mode == ('VOT' if vot else 'OPE')
+    corrected = 'corrected' in osp.basename(path)
+    assert cfg.model.test_cfg.memory_index == \
+        ('corrected' if corrected else 'official')
+    assert cfg.model.test_cfg.size_smoothing == \
+        ('single' if corrected else 'double')
+    # the pooling axis follows the checkpoint, never switched here
+    assert cfg.model.head.search_pool_axis == 'official'
+
+
+def test_otb_folder_default_root_is_shared_sot_eval():
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'usot', 'usot_r50_test-otb-folder.py'))
+    root = cfg.test_dataloader.dataset.data_root
+    assert osp.normpath(root) == osp.normpath(
+        osp.join(REPO, '..', 'shared', 'data', 'sot_eval'))
