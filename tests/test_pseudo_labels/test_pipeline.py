@@ -55,3 +55,25 @@ def test_windows_make_one_track_each(tmp_path):
         if t['ann_path']:
             n = len(read_boxes_xywh(str(tmp_path / 'o' / t['ann_path'])))
             assert n == 16
+
+
+def test_library_imports_no_torch_or_openmmlab():
+    """The library works with torch and OpenMMLab unimportable."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = (
+        'import sys\n'
+        'BLOCK = ("torch", "mmengine", "mmtrack", "mmcv", "mmdet")\n'
+        'class Block:\n'
+        '    def find_spec(self, name, path=None, target=None):\n'
+        '        if name.split(".")[0] in BLOCK:\n'
+        '            raise ImportError("blocked " + name)\n'
+        'sys.meta_path.insert(0, Block())\n'
+        'import mmusot.pseudo_labels as P\n'
+        'assert P.candidate_boxes and P.process_video\n'
+        'print("ok")\n')
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, env={'PYTHONPATH': root})
+    assert out.returncode == 0 and out.stdout.strip() == 'ok', out.stderr
