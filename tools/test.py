@@ -8,17 +8,13 @@ Examples::
     bash tools/dist_test.sh CONFIG CHECKPOINT 4
 """
 import argparse
-import os
 import sys
 from typing import List, Optional
 
-from mmengine.config import DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-from mmusot.engine import (OfflineCheckpointError, check_offline_config,
-                           load_config)
+from mmusot.engine import (OfflineCheckpointError, add_runner_arguments,
+                           build_runner, load_config, parse_runner_args)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -30,25 +26,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         nargs='?',
         help='checkpoint file (a local path; omit to test the weights the '
         'config initialises, e.g. for smoke runs)')
-    parser.add_argument(
-        '--work-dir', help='where logs and results go (default: '
-        'work_dirs/<config name>)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. '
-        'test_dataloader.dataset.data_root=/data/otb')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(parser,
+                         'test_dataloader.dataset.data_root=/data/otb')
+    return parse_runner_args(parser, argv)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -64,14 +44,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         print_log('No checkpoint given: testing the initial weights.',
                   'current')
     try:
-        check_offline_config(cfg, args.config)
+        runner = build_runner(cfg, args.config)
     except OfflineCheckpointError as err:
         sys.exit(f'error: {err}')
-
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
     return runner.test()
 
 

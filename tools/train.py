@@ -9,27 +9,21 @@ Examples::
     bash tools/dist_train.sh CONFIG 4            # 4 GPUs, DDP
 """
 import argparse
-import os
 import sys
 from typing import List, Optional
 
 import torch
-from mmengine.config import DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmusot.engine import (OfflineCheckpointError, check_offline_config,
-                           load_config)
+from mmusot.engine import (OfflineCheckpointError, add_runner_arguments,
+                           build_runner, load_config, parse_runner_args)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Train a single object tracker (mmusot / mmtrack).')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument(
-        '--work-dir', help='where logs and checkpoints go (default: '
-        'work_dirs/<config name>)')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -41,23 +35,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--amp',
         action='store_true',
         help='automatic mixed precision (needs a CUDA device)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. '
-        'train_cfg.max_epochs=2 model.backbone.init_cfg=None')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local_rank, torchrun --local-rank.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(
+        parser, 'train_cfg.max_epochs=2 model.backbone.init_cfg=None')
+    return parse_runner_args(parser, argv)
 
 
 def main(argv: Optional[List[str]] = None) -> Runner:
@@ -86,14 +66,9 @@ def main(argv: Optional[List[str]] = None) -> Runner:
         cfg.load_from = args.resume
 
     try:
-        check_offline_config(cfg, args.config)
+        runner = build_runner(cfg, args.config)
     except OfflineCheckpointError as err:
         sys.exit(f'error: {err}')
-
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
     runner.train()
     return runner
 

@@ -1,7 +1,9 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config
 
@@ -39,3 +41,55 @@ def load_config(config: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser,
+                         example_option: str) -> None:
+    """Options shared by the train and test scripts.
+
+    Adds ``--work-dir``, ``--cfg-options``, ``--launcher`` and
+    ``--local_rank``/``--local-rank`` (torch.distributed.launch passes the
+    first spelling, torchrun the second).
+    """
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--work-dir',
+        help='where logs, checkpoints and results go (default: '
+        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help=f'override config settings, e.g. {example_option}')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[List[str]] = None
+                      ) -> argparse.Namespace:
+    """Parse, and export ``LOCAL_RANK`` for the launcher when unset."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_runner(cfg: Config, config_file: str):
+    """Check the config is runnable offline, then build its Runner.
+
+    Raises:
+        OfflineCheckpointError: a checkpoint is remote or missing.
+    """
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from .checkpoint import check_offline_config
+    check_offline_config(cfg, config_file)
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
