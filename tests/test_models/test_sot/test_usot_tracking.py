@@ -565,3 +565,29 @@ def test_real_usot_predict_loop(usot_model, box, instance_size):
         x1, y1, x2, y2 = out.bboxes[0].tolist()
         assert 0 <= x1 < x2 and 0 <= y1 < y2
         assert 0 < out.scores.item() < 1
+
+
+def test_track_reads_nothing_back_to_the_host(usot_model, monkeypatch):
+    """The per-frame path (crop → network → decode → memory) is sync-free.
+
+    Every Tensor → Python conversion is made to raise while ``track`` runs
+    (on CUDA each would be a device synchronisation).
+    """
+    hw = (240, 320)
+    box = (100, 80, 160, 150)
+    with torch.no_grad():
+        usot_model.predict(dict(img=textured_frame(box, hw)[None, None]),
+                           [make_sample(0, box, hw)])
+
+        def forbidden(*args, **kwargs):
+            raise AssertionError('host read in the per-frame path')
+
+        for name in ('item', 'tolist', 'cpu', 'numpy', '__bool__',
+                     '__float__', '__int__', '__index__'):
+            monkeypatch.setattr(torch.Tensor, name, forbidden)
+        img = textured_frame(box, hw, seed=1)
+        for _ in range(3):
+            result = usot_model.track(img[None], None)
+        monkeypatch.undo()
+    assert result[0].bboxes.shape == (1, 4)
+    assert usot_model.memo.memory.num_history == 4
