@@ -663,7 +663,7 @@ class USOTTrackingMixin:
 
         # template: side rounded half-to-even, box by the reference formula
         s_z_raw = context_side(size, cfg['context_amount'])
-        s_z = torch.round(s_z_raw)
+        s_z = torch.round(s_z_raw).clamp(min=1)
         z_crop = crop_siamfc(img, center[None], s_z[None], exemplar_size,
                              pad_value)
         z_feat = self.forward_template(z_crop)
@@ -672,7 +672,8 @@ class USOTTrackingMixin:
         z_kernel = self.head.pool(z_feat, z_cells)
 
         # permanent memory: search-size crop and its horizontal flip
-        s_x = python2round(s_z_raw * instance_size / exemplar_size)
+        s_x = python2round(s_z_raw * instance_size / exemplar_size).clamp(
+            min=1)
         x_crop = crop_siamfc(img, center[None], s_x[None], instance_size,
                              pad_value)
         x_crops = torch.cat((x_crop, x_crop.flip(-1)))

@@ -591,3 +591,13 @@ def test_track_reads_nothing_back_to_the_host(usot_model, monkeypatch):
         monkeypatch.undo()
     assert result[0].bboxes.shape == (1, 4)
     assert usot_model.memo.memory.num_history == 4
+
+
+def test_sub_pixel_init_box_gives_finite_boxes(usot_model):
+    # a 0.2 px box: crop sides clamp to 1 px, then the size floor (10 px)
+    box = (100.0, 100.0, 100.2, 100.2)
+    with torch.no_grad():
+        outputs = run_sequence(usot_model, [box] * 2)
+    out = outputs[1].bboxes[0]
+    assert torch.isfinite(out).all()
+    assert (out[2:] - out[:2]).min().item() >= 10 - 1e-4
