@@ -51,6 +51,11 @@ def cut_margin(
 ) -> Tuple[np.ndarray, int, int]:
     """Drop a 1/margin_div border of the flow map, where flow is noisy.
 
+    As in the official code, the kept rows are ``int(H / margin_div)`` to
+    ``int(H * (1 - 1 / margin_div))`` (exclusive), and the columns alike;
+    when H is not a multiple of ``margin_div`` the bottom cut is one row
+    wider than the top one (H = 240: rows 7..231, not 7..232).
+
     Args:
         flow (np.ndarray): of shape (H, W, 2).
         margin_div (int): fraction denominator. Defaults to 32.
@@ -60,8 +65,9 @@ def cut_margin(
         (int(H / margin_div), int(W / margin_div)).
     """
     h, w = flow.shape[:2]
+    keep = 1 - 1 / margin_div
     mr, mc = int(h / margin_div), int(w / margin_div)
-    return flow[mr : h - mr, mc : w - mc], mr, mc
+    return flow[mr : int(h * keep), mc : int(w * keep)], mr, mc
 
 
 def motion_distance_map(flow: np.ndarray) -> np.ndarray:

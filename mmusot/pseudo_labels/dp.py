@@ -47,8 +47,8 @@ def dp_select_boxes(
     be skipped), a path may start anywhere, and every box on the path earns
     ``node_reward`` (the supplementary material's K). The code minimises
     cost = -reward: ties go to the later-scanned predecessor, a new path is
-    started only when strictly better, and the path ends at the earliest
-    node / candidate of minimal cost.
+    started only when strictly better, and the path ends at the minimal
+    cost, on ties at the earliest node and its last such candidate.
 
     Args:
         candidates (Sequence[np.ndarray]): per node, of shape (K_n, 4),
@@ -98,7 +98,12 @@ def dp_select_boxes(
                     best = m
                     best_parent = lo + int(np.flatnonzero(via == m)[-1])
             cost[flat], parent[flat] = best, best_parent
-    end = int(np.argmin(cost))  # earliest of equal minima
+    # The official end search scans nodes from the last to the first and,
+    # inside a node, candidates 0..K-1, keeping the last '<='. Among equal
+    # minima this is the earliest node and, inside it, its last candidate.
+    ties = np.flatnonzero(cost == cost.min())
+    first_node = node_of[ties[0]]
+    end = int(ties[node_of[ties] == first_node][-1])
     path = []
     while end >= 0:
         path.append((int(node_of[end]), int(cand_of[end])))

@@ -52,6 +52,7 @@ def fill_boxes(
     jitter: float = 3.0,
     head_no_jitter_below: float = 75.0,
     tail_no_jitter_below: float = 50.0,
+    truncate: bool = True,
 ) -> np.ndarray:
     """A box for every frame of a unit from the DP-picked boxes.
 
@@ -72,9 +73,13 @@ def fill_boxes(
         jitter (float): half-range of the end-copy jitter. Defaults to 3.
         head_no_jitter_below (float): see above. Defaults to 75.
         tail_no_jitter_below (float): see above. Defaults to 50.
+        truncate (bool): int-truncate the boxes, as stored in the json.
+            The official corner frequency and mean box change are computed
+            on the boxes before truncation (False). Defaults to True.
 
     Returns:
-        np.ndarray: of shape (num_frames, 4), int64, [x1, y1, x2, y2].
+        np.ndarray: of shape (num_frames, 4), [x1, y1, x2, y2]; int64 when
+        ``truncate``, else float64.
     """
     frames = [int(f) for f in picked_frames]
     boxes = np.asarray(picked_boxes, np.float64).reshape(-1, 4)
@@ -105,4 +110,4 @@ def fill_boxes(
         out[j] = last
         if last.min() >= tail_no_jitter_below:
             out[j] = last + rng.uniform(-jitter, jitter, 4)
-    return np.trunc(out).astype(np.int64)
+    return np.trunc(out).astype(np.int64) if truncate else out

@@ -195,13 +195,19 @@ def resize_flow(flow: np.ndarray, size_hw: Tuple[int, int]) -> np.ndarray:
 
 
 def max_flow_component(
-    flow: np.ndarray, scale_xy: Tuple[float, float]
+    flow: np.ndarray, scale_xy: Tuple[float, float] = (1.0, 1.0)
 ) -> float:
-    """Largest absolute flow component, in original-frame pixels.
+    """Largest absolute flow component (m of the adaptive T_f, spec §1.2).
+
+    The official code measures m on the flow already resized to the
+    original frame (:func:`resize_flow`); pass that map with the default
+    scale. Scaling a working-resolution map instead is only an upper bound,
+    since resizing interpolates between (or skips) working pixels.
 
     Args:
-        flow (np.ndarray): of shape (h, w, 2) at the working resolution.
-        scale_xy (tuple[float, float]): (W_orig / w, H_orig / h).
+        flow (np.ndarray): of shape (h, w, 2).
+        scale_xy (tuple[float, float]): factors applied to |u| and |v|.
+            Defaults to (1.0, 1.0).
 
     Returns:
         float: max(|u| * sx, |v| * sy) ignoring non-finite values; 0.0 when

@@ -175,8 +175,6 @@ class _Unit:
         self.s = settings
         self.backend = backend
         self.frame_hw = frame_hw
-        wh, ww = settings.work_size
-        self.scale = (frame_hw[1] / ww, frame_hw[0] / wh)
         self.buf: Dict[int, np.ndarray] = {}
         self.received = -1
         self.next_t = settings.gap
@@ -218,7 +216,11 @@ class _Unit:
                 else None
             )
             flow = self.backend(self.buf[t], self.buf[nxt], prev)
-            m = max_flow_component(flow, self.scale)
+            # m is taken over the flow resized to the frame (spec §1.2),
+            # not over the working map: align-corners resizing to a smaller
+            # frame skips working pixels, and with them isolated spikes.
+            full = resize_flow(flow, self.frame_hw)
+            m = max_flow_component(full)
             new = next_frame_interval(
                 m,
                 tf,
@@ -237,7 +239,6 @@ class _Unit:
         if not finite.all():
             self.nan_frames += 1
         if finite.any():
-            full = resize_flow(flow, self.frame_hw)
             boxes = candidate_boxes(full, s.candidates)
         else:
             boxes = np.zeros((0, 4))
@@ -306,11 +307,19 @@ def _label_unit(
     picked = [unit.flow_frames[nodes[n]] for n, _ in path]
     picked_boxes = np.stack([unit.cands[nodes[n]][c] for n, c in path])
     rng = video_rng(f'{name}#{track_id}')
-    boxes = fill_boxes(
-        picked, picked_boxes, length, rng, s.reversed_interpolation
+    raw_boxes = fill_boxes(
+        picked,
+        picked_boxes,
+        length,
+        rng,
+        s.reversed_interpolation,
+        truncate=False,
     )
+    # As in the official code, the video statistics use the boxes before
+    # the int truncation; the per-frame scores use the stored int boxes.
+    boxes = np.trunc(raw_boxes).astype(np.int64)
     q_v = video_quality(len(picked), len(unit.flow_frames))
-    corner_freq = corner_frequency(boxes, w, h)
+    corner_freq = corner_frequency(raw_boxes, w, h)
     kept, reason = passes_video_filter(
         q_v, corner_freq, s.min_q_v, s.max_corner, s.min_combined
     )
@@ -319,7 +328,9 @@ def _label_unit(
     t_l, t_u = fragment_bounds(
         boxes, qf_short, s.search_gap, s.max_frame_gap, s.theta2, s.theta3
     )
-    vary = np.abs(np.diff(boxes, axis=0)).sum(1).mean() if length > 1 else 0.0
+    vary = (
+        np.abs(np.diff(raw_boxes, axis=0)).sum(1).mean() if length > 1 else 0.0
+    )
     track.update(
         kept=kept,
         reason=reason,
