@@ -24,10 +24,12 @@ Reference quirks (usot_spec.md §10) are ``test_cfg`` switches:
 import math
 from typing import Dict, List, Optional, Tuple
 
+import addict
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
+from mmtrack.structures.bbox import quad2bbox_cxcywh
 from torch import Tensor
 
 #: Defaults of the inference hyper-parameters (usot_spec.md §6.1). Any key
@@ -804,8 +806,6 @@ class USOTTrackingMixin:
             list[InstanceData]: one item with ``bboxes`` (1, 4) or (1, 1)
             and ``scores`` (1,).
         """
-        import addict
-        from mmtrack.structures.bbox import quad2bbox_cxcywh
         img = inputs['img']
         if img.dim() != 5 or img.size(0) != 1:
             raise ValueError('predict_vot expects img of shape '
