@@ -75,7 +75,11 @@ PY_TAG="$("$PY" -c 'import sys; print("py%d%d" % sys.version_info[:2])')"
 
 step "mmcv $MMCV_VERSION with ops (cached build)"
 if ! "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VERSION')" 2>/dev/null; then
-  WHEEL_DIR="$CACHE/mmcv-$MMCV_VERSION-$PY_TAG-torch$TORCH_TAG"
+  # CPU ops by default (all mmusot needs; minutes instead of an hour on a
+  # CUDA machine); MMUSOT_MMCV_CUDA=1 also compiles mmcv's CUDA kernels.
+  if [ "${MMUSOT_MMCV_CUDA:-0}" = 1 ]; then OPS_TAG=cudaops; HIDE_GPUS=(env); \
+  else OPS_TAG=cpuops; HIDE_GPUS=(env CUDA_VISIBLE_DEVICES= FORCE_CUDA=0); fi
+  WHEEL_DIR="$CACHE/mmcv-$MMCV_VERSION-$PY_TAG-torch$TORCH_TAG-$OPS_TAG"
   if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
     command -v "${CXX:-g++}" >/dev/null \
       || { echo "setup: a C++ compiler (g++) is needed to build mmcv's ops (Debian: apt-get install build-essential)" >&2; exit 1; }
@@ -90,8 +94,8 @@ if ! "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_V
     sed -i 's/-std=c++14/-std=c++17/g' "$BUILD/mmcv-$MMCV_VERSION/setup.py"
     echo "    compiling mmcv ops (about 10 minutes on 2 cores)..."
     BUILT="$BUILD/wheel"
-    (cd "$BUILD/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-      "$PY" -m pip wheel -q --no-build-isolation --no-deps -w "$BUILT" .)
+    (cd "$BUILD/mmcv-$MMCV_VERSION" && "${HIDE_GPUS[@]}" MMCV_WITH_OPS=1 \
+      MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$PY" -m pip wheel -q --no-build-isolation --no-deps -w "$BUILT" .)
     mkdir -p "$WHEEL_DIR"
     # Copy then rename, so a killed build never leaves a half wheel cached.
     for w in "$BUILT"/mmcv-*.whl; do
