@@ -78,4 +78,7 @@ model = dict(
         memory_clamp_margin=8,
         memory_index='official',
         size_smoothing='double',
-        min_size=10.0))
+        min_size=10.0,
+        # Run each distinct memory kernel once, weighted by its count in
+        # the fusion softmax: same response, less work. False: full queue.
+        dedupe_memory=True))

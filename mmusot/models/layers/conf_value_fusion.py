@@ -1,6 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Confidence-value memory fusion (paper Eq. 8, usot_spec.md §3.6)."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -50,12 +50,24 @@ class ConfidenceValueFusion(nn.Module):
         self.value_gen = _conv_bn_relu(channels)
         self.conf_range = (float(conf_range[0]), float(conf_range[1]))
 
-    def forward(self, corr: Tensor) -> Tensor:
+    def forward(self,
+                corr: Tensor,
+                kernel_counts: Optional[Tensor] = None) -> Tensor:
         """Fuse the memory correlation maps.
+
+        With ``kernel_counts``, map u stands for ``count_u`` identical
+        memory kernels: ``log(count_u)`` is added to its clamped confidence
+        before the softmax, so the output equals the fusion over the
+        explicitly repeated maps (``sum over k copies of exp(c) v =
+        exp(c + log k) v``) at the cost of one map. Inference only; the
+        training paths pass no counts.
 
         Args:
             corr (Tensor): of shape (N, M, C, H, W): M correlation maps per
                 sample (one per memory kernel).
+            kernel_counts (Tensor, optional): of shape (M,) or (N, M),
+                positive multiplicities of the M maps (integers or floats).
+                Defaults to None (each map counts once, the plain Eq. 8).
 
         Returns:
             Tensor: of shape (N, C, H, W), the fused correlation map.
@@ -69,7 +81,20 @@ class ConfidenceValueFusion(nn.Module):
         value = self.value_gen(flat)
         conf = conf.reshape(corr.shape)
         value = value.reshape(corr.shape)
-        weights = torch.softmax(conf, dim=1)
+        if kernel_counts is None:
+            weights = torch.softmax(conf, dim=1)
+        else:
+            if kernel_counts.shape not in ((mem, ), (num, mem)):
+                raise ValueError(
+                    f'kernel_counts must be of shape ({mem},) or ({num}, '
+                    f'{mem}), got {tuple(kernel_counts.shape)}')
+            # float32 (or float64) logits: log(k) keeps its precision even
+            # when conf is half/bf16 under autocast.
+            log_counts = torch.log(kernel_counts.to(
+                device=conf.device,
+                dtype=torch.promote_types(conf.dtype, torch.float32)))
+            log_counts = log_counts.reshape(-1, mem, 1, 1, 1)
+            weights = torch.softmax(conf + log_counts, dim=1).to(value.dtype)
         return (weights * value).sum(dim=1)
 
     def extra_repr(self) -> str:

@@ -20,6 +20,12 @@ Reference quirks (usot_spec.md §10) are ``test_cfg`` switches:
   ``'corrected'`` picks one best-scored entry per equal history segment.
 * ``size_smoothing``: ``'double'`` reproduces the reference's size update
   smoothed twice (effective rate lr², §6.4); ``'single'`` applies lr once.
+
+``dedupe_memory`` (default True) is a pure speed switch: queue entries
+that are the same history entry (e.g. the official queue's 4 × latest) go
+through the memory head once, weighted by their count in the fusion
+softmax, which gives the same response as the full queue up to float
+rounding (see :meth:`USOTMemoryQueue.build_distinct_queue`).
 """
 import math
 from typing import Dict, List, Optional, Tuple
@@ -52,6 +58,7 @@ USOT_TEST_CFG_DEFAULTS: Dict = dict(
     memory_index='official',
     size_smoothing='double',
     min_size=10.0,
+    dedupe_memory=True,
 )
 
 _MEMORY_INDEX_MODES = ('official', 'corrected')
@@ -363,6 +370,7 @@ class USOTMemoryQueue:
         self._init_pair: Optional[Tensor] = None
         self._feats: Optional[Tensor] = None
         self._scores: Optional[Tensor] = None
+        self._count_cache: Dict[Tuple[int, ...], Tensor] = {}
 
     def reset(self, init_feat: Tensor, flip_feat: Tensor) -> None:
         """Start a video with the first-frame templates.
@@ -462,6 +470,81 @@ class USOTMemoryQueue:
         best = masked.argmax(dim=1)
         latest = torch.full((1,), n - 1, dtype=torch.long, device=device)
         return torch.cat((best, latest))
+
+    def history_segments(self) -> List[Tuple[int, int]]:
+        """Host-side identity of the queue entries after [f₀, f₀′].
+
+        Entry j of :meth:`history_indices` is the best-scored history
+        entry of the half-open range returned here at j (a one-entry range
+        for the latest entry and for empty segments). Equal ranges select
+        the same entry, so equal items mark duplicate kernels without
+        reading the device. Different ranges may still select the same
+        entry (only the device knows); they are kept apart.
+
+        Returns:
+            list[tuple[int, int]]: ``queue_size - 2`` ranges
+            ``(start, end)`` of history indices.
+        """
+        n = self.num_history
+        if n <= 1:
+            return [(0, 1)] * (self.queue_size - 2)
+        return self.segment_bounds(n) + [(n - 1, n)]
+
+    def _counts_tensor(self, counts: Tuple[int, ...]) -> Tensor:
+        """Multiplicities as a float32 tensor on the history's device.
+
+        Built from Python scalars with fill kernels (no host-to-device
+        copy, which would synchronise a CUDA stream) and cached per
+        pattern; a video meets only a few patterns.
+        """
+        cached = self._count_cache.get(counts)
+        if cached is None:
+            device = self._scores.device
+            cached = torch.stack([
+                torch.full((), float(c), dtype=torch.float32,
+                           device=device) for c in counts
+            ])
+            self._count_cache[counts] = cached
+        return cached
+
+    def build_distinct_queue(self) -> Tuple[Tensor, Optional[Tensor]]:
+        """The distinct kernels of :meth:`build_queue` and their counts.
+
+        f₀ and f₀′ are always kept (history entry 0 is a copy of f₀ but
+        is a separate queue entry); history entries are merged when their
+        selection ranges (:meth:`history_segments`) are equal, decided on
+        the host. Fusing the result with ``kernel_counts`` (see
+        :meth:`USOTHead.forward_memory`) equals fusing the full queue.
+
+        Returns:
+            tuple[Tensor, Tensor | None]: the kernels, of shape (M, C, h,
+            w) with M <= queue_size, in order of first appearance in the
+            queue, and their counts, of shape (M,), float32, on the
+            device; None when every entry is distinct (the kernels are
+            then exactly :meth:`build_queue`).
+        """
+        if self._feats is None:
+            raise RuntimeError('USOTMemoryQueue.reset must be called first')
+        segments = self.history_segments()
+        first: Dict[Tuple[int, int], int] = {}
+        positions: List[int] = []
+        counts: List[int] = []
+        for pos, seg in enumerate(segments):
+            if seg in first:
+                counts[first[seg]] += 1
+            else:
+                first[seg] = len(positions)
+                positions.append(pos)
+                counts.append(1)
+        indices = self.history_indices()
+        if len(positions) < len(segments):
+            # basic slices: no index list copied to the device
+            indices = torch.cat([indices[p:p + 1] for p in positions])
+        chosen = self.features.index_select(0, indices)
+        kernels = torch.cat((self._init_pair.to(chosen.dtype), chosen))
+        if len(positions) == len(segments):
+            return kernels, None
+        return kernels, self._counts_tensor((1, 1, *counts))
 
     def build_queue(self) -> Tensor:
         """The N_q memory kernels for the next frame.
@@ -746,8 +829,12 @@ class USOTTrackingMixin:
         search_enc = self.head.encode_search(x_feat)
         cls_logits, reg = self.head.forward_offline(search_enc,
                                                     memo.z_kernel)
-        mem_kernels = memo.memory.build_queue()[None]
-        mem_logits = self.head.forward_memory(search_enc, mem_kernels)
+        if cfg['dedupe_memory']:
+            mem_kernels, counts = memo.memory.build_distinct_queue()
+        else:
+            mem_kernels, counts = memo.memory.build_queue(), None
+        mem_logits = self.head.forward_memory(search_enc, mem_kernels[None],
+                                              counts)
         if cls_logits.size(-1) != memo.score_size:
             raise ValueError(
                 f'USOT head returned a {cls_logits.size(-1)}-cell response '

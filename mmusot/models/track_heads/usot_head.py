@@ -329,9 +329,17 @@ class USOTHead(BaseModule):
             self.bbox_tower(reg_corr)) + self.bias)
         return cls_logits, reg
 
-    def forward_memory(self, search_enc: Dict[str, Tuple[Tensor, ...]],
-                       mem_kernels: Tensor) -> Tensor:
+    def forward_memory(self,
+                       search_enc: Dict[str, Tuple[Tensor, ...]],
+                       mem_kernels: Tensor,
+                       kernel_counts: Optional[Tensor] = None) -> Tensor:
         """Memory branch with confidence-value fusion (Eq. 8).
+
+        A queue with repeated kernels (e.g. the official one, {f₀, f₀′,
+        best older, 4 × latest}) can be passed once per distinct kernel
+        with ``kernel_counts``: the result equals that of the full queue
+        (up to float rounding) for a fraction of the encoding and
+        correlation work, see :class:`ConfidenceValueFusion`.
 
         Args:
             search_enc (dict): output of :meth:`encode_search` for N
@@ -339,6 +347,9 @@ class USOTHead(BaseModule):
             mem_kernels (Tensor): of shape (N, M, 256, 7, 7), M pooled
                 memory kernels per search; their cls encodings are computed
                 here.
+            kernel_counts (Tensor, optional): of shape (M,) or (N, M), the
+                positive multiplicity of each kernel in the queue it
+                stands for. Defaults to None (each kernel counts once).
 
         Returns:
             Tensor: ``mem_logits`` of shape (N, 1, S, S) (×0.1 included).
@@ -352,7 +363,8 @@ class USOTHead(BaseModule):
         search_encs = tuple(
             enc.repeat_interleave(mem, dim=0) for enc in search_enc['cls'])
         corr = self.cls_dw(search_encs, kernel_encs)
-        fused = self.conf_fusion(corr.reshape(num, mem, *corr.shape[1:]))
+        fused = self.conf_fusion(
+            corr.reshape(num, mem, *corr.shape[1:]), kernel_counts)
         return 0.1 * self.cls_memory_pred(self.cls_memory_tower(fused))
 
     def forward(self, z_kernel: Tensor,

@@ -117,6 +117,31 @@ def test_queue_device_selection_matches_segments(mode):
         assert queue.history_indices().tolist() == expected, n
 
 
+@pytest.mark.parametrize('mode', ['official', 'corrected'])
+def test_distinct_queue_expands_to_the_queue(mode):
+    gen = torch.Generator().manual_seed(1)
+    for n in range(1, 30):
+        scores = [0.9] + torch.rand(n - 1, generator=gen).tolist()
+        queue = make_queue(mode, scores)
+        kernels, counts = queue.build_distinct_queue()
+        ids = [int(v) for v in kernels[:, 0, 0, 0]]
+        if counts is None:
+            assert ids == queue_ids(queue), n
+            continue
+        assert counts.dtype == torch.float32 and counts.shape == (len(ids), )
+        assert counts[:2].tolist() == [1.0, 1.0]  # f0 and f0' kept
+        expanded = [i for i, c in zip(ids, counts.tolist())
+                    for _ in range(int(c))]
+        # the fusion is order-free: same multiset of kernels
+        assert sorted(expanded) == sorted(queue_ids(queue)), n
+        # merged entries are repeats of one history range only
+        assert len(ids) == 2 + len(set(queue.history_segments())), n
+        if mode == 'official' and n >= 5:
+            # {f0, f0', best older, latest} with the latest 4 times
+            assert counts.tolist() == [1.0, 1.0, 1.0, 4.0]
+            assert ids[-1] == n - 1
+
+
 def test_queue_grows_past_capacity_and_validates():
     queue = make_queue('corrected', [0.9] + [0.5] * 150)
     assert queue.num_history == 151
@@ -346,8 +371,10 @@ class TargetFinderHead:
         reg = torch.stack((gx - x1, gy - y1, x2 - gx, y2 - gy)).clamp(min=1)
         return logits[None, None], reg[None]
 
-    def forward_memory(self, search_enc, mem_kernels):
-        self.memory_calls.append(tuple(mem_kernels.shape))
+    def forward_memory(self, search_enc, mem_kernels, kernel_counts=None):
+        num = mem_kernels.size(1) if kernel_counts is None \
+            else int(kernel_counts.sum())
+        self.memory_calls.append((tuple(mem_kernels.shape), num))
         return self.forward_offline(search_enc, None)[0]
 
 
@@ -426,8 +453,16 @@ def test_box_follows_moving_textured_square(cfg):
     for out, box in zip(outputs[1:], boxes[1:]):
         assert out.bboxes.shape == (1, 4) and out.scores.shape == (1, )
         assert iou(out.bboxes[0].tolist(), box) > 0.75, (out.bboxes, box)
-    # memory head saw the 7-entry queue, the history grew every frame
-    assert set(model.head.memory_calls) == {(1, 7, 4, 7, 7)}
+    # memory head saw the 7-entry queue (its distinct kernels with counts
+    # summing to 7 when deduplicated), the history grew every frame
+    assert {num for _, num in model.head.memory_calls} == {7}
+    shapes = {shape for shape, _ in model.head.memory_calls}
+    assert all(s[0] == 1 and 3 <= s[1] <= 7 and s[2:] == (4, 7, 7)
+               for s in shapes)
+    model = _tracker_class()(dict(cfg, dedupe_memory=False))
+    run_sequence(model, boxes)
+    assert {shape for shape, _ in model.head.memory_calls} == {
+        (1, 7, 4, 7, 7)}
     assert model.memo.memory.num_history == len(boxes)
     assert model.memo.instance_size == 255
 
@@ -591,6 +626,46 @@ def test_track_reads_nothing_back_to_the_host(usot_model, monkeypatch):
         monkeypatch.undo()
     assert result[0].bboxes.shape == (1, 4)
     assert usot_model.memo.memory.num_history == 4
+
+
+@pytest.mark.parametrize('memory_index', ['official', 'corrected'])
+def test_real_usot_dedupe_memory_tracks_the_same(usot_model, monkeypatch,
+                                                 memory_index):
+    """Deduplicated memory kernels give the boxes of the full queue."""
+    boxes = [(100 + 4 * t, 80 + 2 * t, 160 + 4 * t, 150 + 2 * t)
+             for t in range(9)]
+    head = usot_model.head
+    calls = []
+    full_forward = head.forward_memory
+
+    def spy(search_enc, mem_kernels, kernel_counts=None):
+        calls.append(mem_kernels.size(1))
+        return full_forward(search_enc, mem_kernels, kernel_counts)
+
+    monkeypatch.setattr(head, 'forward_memory', spy)
+    saved = dict(usot_model.test_cfg)
+    results = {}
+    try:
+        for dedupe in (False, True):
+            usot_model.test_cfg.update(
+                dedupe_memory=dedupe, memory_index=memory_index)
+            calls.clear()
+            with torch.no_grad():
+                outputs = run_sequence(usot_model, boxes)
+            results[dedupe] = (
+                torch.cat([o.bboxes for o in outputs[1:]]),
+                torch.cat([o.scores for o in outputs[1:]]), list(calls))
+    finally:
+        usot_model.test_cfg.clear()
+        usot_model.test_cfg.update(saved)
+    full_boxes, full_scores, full_calls = results[False]
+    boxes_d, scores_d, dedup_calls = results[True]
+    assert full_calls == [7] * 8
+    assert min(dedup_calls) < 7  # the repeats were merged
+    if memory_index == 'official':
+        assert dedup_calls[4:] == [4] * 4  # n >= 5: f0, f0', best, latest
+    assert (boxes_d - full_boxes).abs().max() <= 1e-3
+    assert (scores_d - full_scores).abs().max() <= 1e-5
 
 
 def test_sub_pixel_init_box_gives_finite_boxes(usot_model):

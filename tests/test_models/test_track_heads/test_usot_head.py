@@ -222,3 +222,35 @@ def test_head_matches_official_outputs():
     assert (cls - torch.from_numpy(golden['cls'])).abs().max() <= 1e-5
     assert (reg - torch.from_numpy(golden['reg'])).abs().max() <= 1e-4
     assert (mem - torch.from_numpy(golden['cls_mem'])).abs().max() <= 1e-5
+
+
+def test_forward_memory_dedupe_equals_full_queue():
+    """Distinct kernels + counts == the queue with repeated kernels."""
+    torch.manual_seed(0)
+    head = USOTHead().eval()  # the real 256-channel head
+    xf = torch.randn(2, 256, 31, 31)
+    distinct = torch.randn(2, 4, 256, 7, 7)
+    # the official queue pattern {f0, f0', best older, 4 x latest}
+    counts = torch.tensor([1, 1, 1, 4])
+    index = torch.repeat_interleave(torch.arange(4), counts)
+    with torch.no_grad():
+        enc = head.encode_search(xf)
+        full = head.forward_memory(enc, distinct[:, index])
+        dedup = head.forward_memory(enc, distinct, counts)
+        # per-sample counts, (N, M)
+        counts_nm = torch.tensor([[1, 1, 1, 4], [1, 1, 3, 2]])
+        dedup_nm = head.forward_memory(enc, distinct, counts_nm)
+        full_nm = torch.cat([
+            head.forward_memory(
+                {'cls': tuple(t[n:n + 1] for t in enc['cls'])},
+                distinct[n:n + 1, torch.repeat_interleave(
+                    torch.arange(4), counts_nm[n])]) for n in range(2)
+        ])
+    assert dedup.shape == full.shape == (2, 1, 25, 25)
+    assert (dedup - full).abs().max() <= 1e-5
+    assert (dedup_nm - full_nm).abs().max() <= 1e-5
+    # no counts: the plain branch
+    with torch.no_grad():
+        plain = head.forward_memory(enc, distinct)
+        ones = head.forward_memory(enc, distinct, torch.ones(4))
+    assert torch.equal(plain, ones)
