@@ -9,6 +9,7 @@ then tracks a textured square moving across a few synthetic frames.
 """
 import argparse
 import time
+import warnings
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -115,6 +116,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--frames', type=int, default=4)
     args = parser.parse_args(argv)
+    # mmengine 0.10.7 imports pkg_resources (hence the setuptools<81 pin).
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
     torch.manual_seed(0)
     start = time.perf_counter()
     model = build_siamrpn(args.device)
