@@ -1,20 +1,14 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """The pinned stack end to end: mmtrack's SiamRPN++ built offline, on CPU."""
-import importlib.util
 import math
-from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.script_loader import load_script
 
 
 def load_demo():
-    spec = importlib.util.spec_from_file_location(
-        'mmusot_smoke_demo', REPO / 'tools' / 'demo' / 'smoke_demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/demo/smoke_demo.py')
 
 
 def test_siamrpn_loss_and_predict_offline_on_cpu():

@@ -1,21 +1,13 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Raw dataset layouts: discovery ignores labels; presets are applied."""
-import importlib.util
-import sys
-from pathlib import Path
 
 from ..test_pseudo_labels.synth_video import moving_object_video, write_folder
 
-CLI = (Path(__file__).resolve().parents[2] / 'data_converters' /
-       'datasets_to_pseudo_sot.py')
+from tests.script_loader import load_script
 
 
 def load_cli():
-    sys.path.insert(0, str(CLI.parent))
-    spec = importlib.util.spec_from_file_location('d2p', CLI)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('data_converters/datasets_to_pseudo_sot.py')
 
 
 def test_layout_discovery(tmp_path):

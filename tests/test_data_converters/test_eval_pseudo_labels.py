@@ -1,9 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """eval_pseudo_labels.py on a synthetic OTB-style sequence with GT."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -12,8 +9,7 @@ from mmusot.pseudo_labels import (PseudoLabelSettings, convert_sources,
 
 from ..test_pseudo_labels.synth_video import moving_object_video, write_folder
 
-CLI = (Path(__file__).resolve().parents[2] / 'data_converters' /
-       'eval_pseudo_labels.py')
+from tests.script_loader import load_script
 
 
 def test_eval_scores_and_renders(tmp_path):
@@ -25,10 +21,7 @@ def test_eval_scores_and_renders(tmp_path):
     out = tmp_path / 'out'
     convert_sources(discover_sources(str(tmp_path / 'seq')), str(out),
                     PseudoLabelSettings())
-    sys.path.insert(0, str(CLI.parent))
-    spec = importlib.util.spec_from_file_location('evalpl', CLI)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script('data_converters/eval_pseudo_labels.py')
     res_file = tmp_path / 'res.json'
     assert mod.main([str(out), '--gt-root', str(tmp_path / 'seq'),
                      '--samples', '200', '--json', str(res_file),

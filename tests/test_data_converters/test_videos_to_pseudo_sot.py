@@ -1,7 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """The converter CLI: format, shards + merge, resume after a kill, bad
 inputs."""
-import importlib.util
 import os
 import signal
 import subprocess
@@ -31,17 +30,15 @@ from ..test_pseudo_labels.synth_video import (
     write_video,
 )
 
+from tests.script_loader import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / 'data_converters' / 'videos_to_pseudo_sot.py'
 FAST = ['--work-size', '96', '128', '--quiet']
 
 
 def load_cli():
-    sys.path.insert(0, str(CLI.parent))
-    spec = importlib.util.spec_from_file_location('v2p', CLI)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('data_converters/videos_to_pseudo_sot.py')
 
 
 def make_inputs(root: Path, n_videos: int = 3, n_frames: int = 30) -> None:

@@ -15,6 +15,8 @@ from mmusot.utils.checkpoint_convert import (
     to_official_state_dict,
 )
 
+from tests.script_loader import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 KEY_LIST = REPO / '..' / 'shared' / 'docs' / 'parity' / \
     'usot_official_keys.txt'
@@ -23,11 +25,7 @@ needs_keys = pytest.mark.skipif(
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'mmusot_tool_convert', REPO / 'tools' / 'convert_usot_checkpoint.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/convert_usot_checkpoint.py')
 
 
 def official_state():

@@ -1,5 +1,4 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -8,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from tests.script_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,11 +35,7 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
 
 def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'mmusot_tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/{name}.py')
 
 
 @pytest.fixture(scope='module')
