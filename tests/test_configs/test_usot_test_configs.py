@@ -60,3 +60,17 @@ def test_otb_folder_default_root_is_shared_sot_eval():
     root = cfg.test_dataloader.dataset.data_root
     assert osp.normpath(root) == osp.normpath(
         osp.join(REPO, '..', 'shared', 'data', 'sot_eval'))
+
+
+def test_base_config_spells_out_the_code_defaults():
+    # The inference values live twice on purpose (the config shows them,
+    # the mixin falls back to them); they must not drift apart.
+    from pathlib import Path
+
+    from mmengine.config import Config
+
+    from mmusot.models.sot.usot_tracking import USOT_TEST_CFG_DEFAULTS
+    base = (Path(__file__).resolve().parents[2] / 'configs' / 'usot' /
+            '_base_' / 'usot_r50.py')
+    test_cfg = Config.fromfile(str(base)).model.test_cfg.to_dict()
+    assert test_cfg == USOT_TEST_CFG_DEFAULTS
