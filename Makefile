@@ -11,11 +11,12 @@ setup:
 demo: setup
 	$(PY) tools/demo/smoke_demo.py
 
-test: setup lint
+test: lint setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup
-	.venv/bin/ruff check mmusot tools data_converters configs tests
+# ruff check + format check; needs no set-up (tools/lint.sh --fix rewrites)
+lint:
+	bash tools/lint.sh
 
 clean-venv:
 	rm -rf .venv

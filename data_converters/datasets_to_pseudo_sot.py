@@ -23,6 +23,7 @@ Layouts (relative to the given root):
   (preset vid)
 * ytvos: ``train/JPEGImages/<video>/*.jpg`` (preset ytvos: gap 1)
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -48,17 +49,24 @@ def _source(root: Path, folder: Path, name: Optional[str] = None):
 
 def got10k_sources(root: Path) -> List[VideoSource]:
     """GOT-10k train and val videos (labels ignored)."""
-    return [_source(root, f) for split in ('train', 'val')
-            for f in _folders(root, f'{split}/GOT-10k_*')]
+    return [
+        _source(root, f)
+        for split in ('train', 'val')
+        for f in _folders(root, f'{split}/GOT-10k_*')
+    ]
 
 
-def lasot_sources(root: Path,
-                  exclude: Optional[str] = None) -> List[VideoSource]:
+def lasot_sources(
+    root: Path, exclude: Optional[str] = None
+) -> List[VideoSource]:
     """LaSOT videos not in the testing list (labels ignored)."""
     skip = set(LASOT_DROPPED)
     if exclude:
-        skip |= {ln.strip() for ln in Path(exclude).read_text().splitlines()
-                 if ln.strip()}
+        skip |= {
+            ln.strip()
+            for ln in Path(exclude).read_text().splitlines()
+            if ln.strip()
+        }
     out = []
     for img in _folders(root, '*/*/img'):
         video = img.parent
@@ -71,24 +79,29 @@ def lasot_sources(root: Path,
 def vid_sources(root: Path) -> List[VideoSource]:
     """ImageNet-VID train (all chunks) and val snippets (labels ignored)."""
     base = root / 'Data' / 'VID'
-    folders = (_folders(base, 'train/ILSVRC2015_VID_train_*/*') +
-               _folders(base, 'val/*'))
+    folders = _folders(base, 'train/ILSVRC2015_VID_train_*/*') + _folders(
+        base, 'val/*'
+    )
     return [_source(base, f) for f in folders]
 
 
 def ytvos_sources(root: Path) -> List[VideoSource]:
     """YouTube-VOS train videos (masks ignored)."""
-    return [_source(root / 'train' / 'JPEGImages', f)
-            for f in _folders(root, 'train/JPEGImages/*')]
+    return [
+        _source(root / 'train' / 'JPEGImages', f)
+        for f in _folders(root, 'train/JPEGImages/*')
+    ]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('layout', choices=['got10k', 'lasot', 'vid',
-                                           'ytvos'])
+    parser.add_argument('layout', choices=['got10k', 'lasot', 'vid', 'ytvos'])
     parser.add_argument('root', help='dataset root')
-    parser.add_argument('--exclude', default=None,
-                        help='LaSOT: testing_set.txt (one video a line)')
+    parser.add_argument(
+        '--exclude',
+        default=None,
+        help='LaSOT: testing_set.txt (one video a line)',
+    )
     add_common_args(parser, default_preset='')
     args = parser.parse_args(argv)
     if not args.preset:
@@ -104,8 +117,7 @@ def main(argv=None) -> int:
         sources = ytvos_sources(root)
     sources = [s for s in sources if s.frame_files]
     if not sources:
-        print(f'error: no {args.layout} videos under {root}',
-              file=sys.stderr)
+        print(f'error: no {args.layout} videos under {root}', file=sys.stderr)
         return 1
     return run(args, sources, dict(layout=args.layout, root=str(root)))
 

@@ -15,6 +15,7 @@ Example::
     python data_converters/eval_pseudo_labels.py data/sot_eval_pseudo \\
         --gt-root ../shared/data/sot_eval --render work_dirs/render
 """
+
 import argparse
 import json
 import os
@@ -41,8 +42,7 @@ GT_NAMES = ('groundtruth_rect.txt', 'groundtruth.txt')
 
 
 def find_gt(gt_root: Path, video: str):
-    """The GT file of a video: <root>/<video>/ or its parent (for .../img).
-    """
+    """The GT file of a video: <root>/<video>/ or its parent (for .../img)."""
     for folder in (gt_root / video, (gt_root / video).parent):
         for n in GT_NAMES:
             if (folder / n).is_file():
@@ -68,14 +68,24 @@ def load_tracks(out: Path, gt_root: Path, include_filtered: bool):
                 continue
             pseudo = xywh_to_xyxy(read_boxes_xywh(str(out / t['ann_path'])))
             s = t['start_frame_id'] - 1
-            gt = gt_all[s:s + len(pseudo)]
+            gt = gt_all[s : s + len(pseudo)]
             n = min(len(gt), len(pseudo))
             gt, pseudo = gt[:n], pseudo[:n]
-            valid = (np.isfinite(gt).all(1) & (gt[:, 2] > gt[:, 0]) &
-                     (gt[:, 3] > gt[:, 1]))
-            tracks.append(dict(video=rec['video'], track=t, pseudo=pseudo,
-                               gt=gt, valid=valid,
-                               iou=box_iou(pseudo, gt)))
+            valid = (
+                np.isfinite(gt).all(1)
+                & (gt[:, 2] > gt[:, 0])
+                & (gt[:, 3] > gt[:, 1])
+            )
+            tracks.append(
+                dict(
+                    video=rec['video'],
+                    track=t,
+                    pseudo=pseudo,
+                    gt=gt,
+                    valid=valid,
+                    iou=box_iou(pseudo, gt),
+                )
+            )
     return tracks, missing
 
 
@@ -94,9 +104,11 @@ def sample_template_memory(tracks, samples: int, seed: int):
         pos = rng.integers(0, n, n_cand)
         t_l = np.asarray(q['t_l'][:n])
         t_u = np.asarray(q['t_u'][:n])
-        score = (np.asarray(q['frame_quality_short'][:n])[pos] +
-                 0.5 * np.asarray(q['corner'][:n])[pos] +
-                 (t_u[pos] - t_l[pos]) / (2 * n))
+        score = (
+            np.asarray(q['frame_quality_short'][:n])[pos]
+            + 0.5 * np.asarray(q['corner'][:n])[pos]
+            + (t_u[pos] - t_l[pos]) / (2 * n)
+        )
         p = int(pos[int(np.argmax(score))])
         if tr['valid'][p]:
             tmpl.append(tr['iou'][p])
@@ -108,10 +120,15 @@ def sample_template_memory(tracks, samples: int, seed: int):
 
 def rates(iou: np.ndarray) -> dict:
     if len(iou) == 0:
-        return dict(n=0, iou03=float('nan'), iou05=float('nan'),
-                    mean_iou=float('nan'))
-    return dict(n=int(len(iou)), iou03=float((iou > 0.3).mean()),
-                iou05=float((iou > 0.5).mean()), mean_iou=float(iou.mean()))
+        return dict(
+            n=0, iou03=float('nan'), iou05=float('nan'), mean_iou=float('nan')
+        )
+    return dict(
+        n=int(len(iou)),
+        iou03=float((iou > 0.3).mean()),
+        iou05=float((iou > 0.5).mean()),
+        mean_iou=float(iou.mean()),
+    )
 
 
 def frames_of(out: Path, rec_video: str, record: dict):
@@ -131,13 +148,14 @@ def render(out: Path, tracks, dest: Path, strip: int, mp4: bool) -> None:
     for tr in tracks:
         name = tr['video'].replace('/', '__')
         if tr['track']['track_id']:
-            name += f"__w{tr['track']['track_id']:03d}"
+            name += f'__w{tr["track"]["track_id"]:03d}'
         start = tr['track']['start_frame_id'] - 1
         n = len(tr['pseudo'])
         pick = set(np.linspace(0, n - 1, strip).round().astype(int))
         tiles, writer = [], None
-        for k, frame in enumerate(frames_of(out, tr['video'],
-                                            recs[tr['video']])):
+        for k, frame in enumerate(
+            frames_of(out, tr['video'], recs[tr['video']])
+        ):
             j = k - start
             if j < 0:
                 continue
@@ -149,14 +167,24 @@ def render(out: Path, tracks, dest: Path, strip: int, mp4: bool) -> None:
                 cv2.rectangle(img, tuple(g[:2]), tuple(g[2:]), (0, 0, 255), 2)
             p = tr['pseudo'][j].astype(int)
             cv2.rectangle(img, tuple(p[:2]), tuple(p[2:]), (0, 255, 0), 2)
-            cv2.putText(img, f'{j + 1} IoU {tr["iou"][j]:.2f}', (5, 20),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+            cv2.putText(
+                img,
+                f'{j + 1} IoU {tr["iou"][j]:.2f}',
+                (5, 20),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.6,
+                (255, 255, 255),
+                2,
+            )
             if mp4:
                 if writer is None:
                     h, w = img.shape[:2]
                     writer = cv2.VideoWriter(
                         str(dest / f'{name}.mp4'),
-                        cv2.VideoWriter_fourcc(*'mp4v'), 10, (w, h))
+                        cv2.VideoWriter_fourcc(*'mp4v'),
+                        10,
+                        (w, h),
+                    )
                 writer.write(img)
             if j in pick:
                 scale = 240 / img.shape[0]
@@ -170,17 +198,27 @@ def render(out: Path, tracks, dest: Path, strip: int, mp4: bool) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', help='pseudo-labelled dataset root')
-    parser.add_argument('--gt-root', required=True,
-                        help='folder with <video>/groundtruth_rect.txt')
+    parser.add_argument(
+        '--gt-root',
+        required=True,
+        help='folder with <video>/groundtruth_rect.txt',
+    )
     parser.add_argument('--samples', type=int, default=10000)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--include-filtered', action='store_true',
-                        help='also score tracks the quality filter dropped')
+    parser.add_argument(
+        '--include-filtered',
+        action='store_true',
+        help='also score tracks the quality filter dropped',
+    )
     parser.add_argument('--render', default=None, help='overlay folder')
-    parser.add_argument('--strip', type=int, default=8,
-                        help='frames per PNG strip')
-    parser.add_argument('--mp4', action='store_true',
-                        help='with --render, also write an mp4 per video')
+    parser.add_argument(
+        '--strip', type=int, default=8, help='frames per PNG strip'
+    )
+    parser.add_argument(
+        '--mp4',
+        action='store_true',
+        help='with --render, also write an mp4 per video',
+    )
     parser.add_argument('--json', default=None, help='write results here')
     args = parser.parse_args(argv)
     out, gt_root = Path(args.out), Path(args.gt_root)
@@ -188,24 +226,40 @@ def main(argv=None) -> int:
     for v in missing:
         print(f'warning: no ground truth for {v}', file=sys.stderr)
     tmpl, mem = sample_template_memory(tracks, args.samples, args.seed)
-    every = (np.concatenate([t['iou'][t['valid']] for t in tracks])
-             if tracks else np.zeros(0))
-    res = dict(template=rates(tmpl), memory=rates(mem), all_frames=rates(
-        every), tracks=len(tracks), per_video={
-            t['video'] + (f"#{t['track']['track_id']}"
-                          if t['track']['track_id'] else ''):
-            float(t['iou'][t['valid']].mean()) if t['valid'].any() else None
-            for t in tracks})
-    print(f'{len(tracks)} track(s) scored '
-          f"({'all' if args.include_filtered else 'kept'} tracks)")
-    print(f"{'':12s}{'IoU>0.3':>9s}{'IoU>0.5':>9s}{'mean IoU':>10s}"
-          f"{'n':>8s}")
-    for key, paper in (('template', '63.2% / 45.5%'),
-                       ('memory', '62.0% / 43.8%'), ('all_frames', '')):
+    every = (
+        np.concatenate([t['iou'][t['valid']] for t in tracks])
+        if tracks
+        else np.zeros(0)
+    )
+    res = dict(
+        template=rates(tmpl),
+        memory=rates(mem),
+        all_frames=rates(every),
+        tracks=len(tracks),
+        per_video={
+            t['video']
+            + (
+                f'#{t["track"]["track_id"]}' if t['track']['track_id'] else ''
+            ): float(t['iou'][t['valid']].mean()) if t['valid'].any() else None
+            for t in tracks
+        },
+    )
+    print(
+        f'{len(tracks)} track(s) scored '
+        f'({"all" if args.include_filtered else "kept"} tracks)'
+    )
+    print(f'{"":12s}{"IoU>0.3":>9s}{"IoU>0.5":>9s}{"mean IoU":>10s}{"n":>8s}')
+    for key, paper in (
+        ('template', '63.2% / 45.5%'),
+        ('memory', '62.0% / 43.8%'),
+        ('all_frames', ''),
+    ):
         r = res[key]
-        print(f"{key:12s}{100 * r['iou03']:8.1f}%{100 * r['iou05']:8.1f}%"
-              f"{r['mean_iou']:10.3f}{r['n']:8d}   "
-              + (f'(paper, GOT-10k: {paper})' if paper else ''))
+        print(
+            f'{key:12s}{100 * r["iou03"]:8.1f}%{100 * r["iou05"]:8.1f}%'
+            f'{r["mean_iou"]:10.3f}{r["n"]:8d}   '
+            + (f'(paper, GOT-10k: {paper})' if paper else '')
+        )
     for v, m in res['per_video'].items():
         print(f'  {v}: mean IoU ' + ('n/a' if m is None else f'{m:.3f}'))
     if args.json:

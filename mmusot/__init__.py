@@ -9,6 +9,7 @@ can name them directly.
 The pseudo-label library :mod:`mmusot.pseudo_labels` needs only numpy and
 OpenCV; it stays importable on machines without the OpenMMLab stack.
 """
+
 __version__ = '0.1.0'
 
 try:

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Import a command-line script (tools/, data_converters/) by its path."""
+
 import importlib.util
 import sys
 from pathlib import Path

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """The pinned stack end to end: mmtrack's SiamRPN++ built offline, on CPU."""
+
 import math
 
 import torch

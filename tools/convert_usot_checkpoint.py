@@ -13,6 +13,7 @@ load a full model with ``load_from=...`` or ``tools/test.py CFG CKPT``, a
 backbone with ``model.backbone.init_cfg=dict(type='Pretrained',
 checkpoint=..., prefix='backbone.')``.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -37,22 +38,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--layout',
         choices=LAYOUTS,
         default=None,
-        help='source layout (detected when omitted)')
+        help='source layout (detected when omitted)',
+    )
     parser.add_argument(
         '--backbone-prefix',
         default='backbone.',
         help="key prefix for converted backbones (default 'backbone.'; "
-        "'' gives a backbone-only file)")
+        "'' gives a backbone-only file)",
+    )
     parser.add_argument(
         '--allow-leftover',
         action='store_true',
-        help='write the output even if some source keys match no rule')
+        help='write the output even if some source keys match no rule',
+    )
     parser.add_argument(
         '--trusted',
         action='store_true',
         help='if the file cannot be loaded with weights_only=True, fall '
         'back to full unpickling (runs code from the file: trusted files '
-        'only)')
+        'only)',
+    )
     return parser.parse_args(argv)
 
 
@@ -64,29 +69,37 @@ def main(argv: Optional[List[str]] = None) -> int:
             obj,
             source=args.src,
             layout=args.layout,
-            backbone_prefix=args.backbone_prefix)
+            backbone_prefix=args.backbone_prefix,
+        )
     except (FileNotFoundError, CheckpointError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
     if report['leftover']:
         shown = ', '.join(report['leftover'][:10])
         more = len(report['leftover']) - 10
-        message = (f'{len(report["leftover"])} key(s) of {args.src} match no '
-                   f'{report["layout"]!r} rule: {shown}' +
-                   (f' (and {more} more)' if more > 0 else ''))
+        message = (
+            f'{len(report["leftover"])} key(s) of {args.src} match no '
+            f'{report["layout"]!r} rule: {shown}'
+            + (f' (and {more} more)' if more > 0 else '')
+        )
         if not args.allow_leftover:
-            print(f'error: {message}; use --allow-leftover to drop them',
-                  file=sys.stderr)
+            print(
+                f'error: {message}; use --allow-leftover to drop them',
+                file=sys.stderr,
+            )
             return 1
         print(f'warning: {message}; dropped', file=sys.stderr)
     meta = dict(
         source=osp.basename(args.src),
         layout=report['layout'],
         converter='mmusot tools/convert_usot_checkpoint.py',
-        dropped_keys=len(report['dropped']))
+        dropped_keys=len(report['dropped']),
+    )
     save_mmengine_checkpoint(state, args.dst, meta)
-    print(f'{args.src} ({report["layout"]}): {len(state)} keys written to '
-          f'{args.dst}; {len(report["dropped"])} dropped')
+    print(
+        f'{args.src} ({report["layout"]}): {len(state)} keys written to '
+        f'{args.dst}; {len(report["dropped"])} dropped'
+    )
     return 0
 
 

@@ -111,7 +111,7 @@ fi
 
 step "install mmengine, mmdet, mmcls, trackeval and the runtime deps"
 "${PIP[@]}" 'numpy>=2' mmengine==0.10.7 mmdet==3.0.0rc5 mmcls==1.0.0rc6 trackeval==1.3.0 \
-  opencv-python-headless scikit-video tqdm pytest ruff
+  opencv-python-headless scikit-video tqdm pytest ruff==0.17.6
 
 step "install mmtrack 1.0.0rc1 (--no-deps) and its real runtime deps"
 # mmtrack's metadata pins pandas<=1.3.5 and scipy<=1.7.3, which cannot build

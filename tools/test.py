@@ -7,42 +7,51 @@ Examples::
     python tools/test.py CONFIG CHECKPOINT --work-dir work_dirs/eval
     bash tools/dist_test.sh CONFIG CHECKPOINT 4
 """
+
 import argparse
 import sys
 from typing import List, Optional
 
 from mmengine.logging import print_log
 
-from mmusot.engine import (OfflineCheckpointError, add_runner_arguments,
-                           build_runner, load_config, parse_runner_args)
+from mmusot.engine import (
+    OfflineCheckpointError,
+    add_runner_arguments,
+    build_runner,
+    load_config,
+    parse_runner_args,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Test a single object tracker (mmusot / mmtrack).')
+        description='Test a single object tracker (mmusot / mmtrack).'
+    )
     parser.add_argument('config', help='test config file path')
     parser.add_argument(
         'checkpoint',
         nargs='?',
         help='checkpoint file (a local path; omit to test the weights the '
-        'config initialises, e.g. for smoke runs)')
-    add_runner_arguments(parser,
-                         'test_dataloader.dataset.data_root=/data/otb')
+        'config initialises, e.g. for smoke runs)',
+    )
+    add_runner_arguments(parser, 'test_dataloader.dataset.data_root=/data/otb')
     return parse_runner_args(parser, argv)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     try:
-        cfg = load_config(args.config, args.cfg_options, args.launcher,
-                          args.work_dir)
+        cfg = load_config(
+            args.config, args.cfg_options, args.launcher, args.work_dir
+        )
     except FileNotFoundError as err:
         sys.exit(f'error: {err}')
     if args.checkpoint is not None:
         cfg.load_from = args.checkpoint
     elif cfg.get('load_from', None) is None:
-        print_log('No checkpoint given: testing the initial weights.',
-                  'current')
+        print_log(
+            'No checkpoint given: testing the initial weights.', 'current'
+        )
     try:
         runner = build_runner(cfg, args.config)
     except OfflineCheckpointError as err:

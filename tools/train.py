@@ -8,6 +8,7 @@ Examples::
     python tools/train.py CONFIG --resume work_dirs/run1/epoch_5.pth
     bash tools/dist_train.sh CONFIG 4            # 4 GPUs, DDP
 """
+
 import argparse
 import sys
 from typing import List, Optional
@@ -16,13 +17,19 @@ import torch
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmusot.engine import (OfflineCheckpointError, add_runner_arguments,
-                           build_runner, load_config, parse_runner_args)
+from mmusot.engine import (
+    OfflineCheckpointError,
+    add_runner_arguments,
+    build_runner,
+    load_config,
+    parse_runner_args,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Train a single object tracker (mmusot / mmtrack).')
+        description='Train a single object tracker (mmusot / mmtrack).'
+    )
     parser.add_argument('config', help='train config file path')
     parser.add_argument(
         '--resume',
@@ -30,21 +37,25 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume training: from the given checkpoint, or, with no '
-        'value, from the latest checkpoint in the work dir')
+        'value, from the latest checkpoint in the work dir',
+    )
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='automatic mixed precision (needs a CUDA device)')
+        help='automatic mixed precision (needs a CUDA device)',
+    )
     add_runner_arguments(
-        parser, 'train_cfg.max_epochs=2 model.backbone.init_cfg=None')
+        parser, 'train_cfg.max_epochs=2 model.backbone.init_cfg=None'
+    )
     return parse_runner_args(parser, argv)
 
 
 def main(argv: Optional[List[str]] = None) -> Runner:
     args = parse_args(argv)
     try:
-        cfg = load_config(args.config, args.cfg_options, args.launcher,
-                          args.work_dir)
+        cfg = load_config(
+            args.config, args.cfg_options, args.launcher, args.work_dir
+        )
     except FileNotFoundError as err:
         sys.exit(f'error: {err}')
 

@@ -7,5 +7,4 @@
 # the checkpoint was trained (official weights: 'official').
 _base_ = ['./usot_r50_test-otb-folder.py']
 
-model = dict(
-    test_cfg=dict(memory_index='corrected', size_smoothing='single'))
+model = dict(test_cfg=dict(memory_index='corrected', size_smoothing='single'))

@@ -3,5 +3,4 @@
 # usot_r50-corrected_test-otb-folder.py and README.md).
 _base_ = ['./usot_r50_test-otb100.py']
 
-model = dict(
-    test_cfg=dict(memory_index='corrected', size_smoothing='single'))
+model = dict(test_cfg=dict(memory_index='corrected', size_smoothing='single'))

@@ -19,7 +19,7 @@ data_root = '{{ fileDirname }}/../../../shared/data/sot_eval'
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadTrackAnnotations', with_instance_id=False),
-    dict(type='PackTrackInputs', pack_single_img=True)
+    dict(type='PackTrackInputs', pack_single_img=True),
 ]
 val_dataloader = dict(
     batch_size=1,
@@ -34,13 +34,16 @@ val_dataloader = dict(
         sequences=None,
         max_frames=None,
         pipeline=test_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
     type='SOTMetric',
     metric='OPE',
-    metric_options=dict(only_eval_visible=False))
+    metric_options=dict(only_eval_visible=False),
+)
 test_evaluator = val_evaluator
 
 val_cfg = dict(type='ValLoop')

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """A plain folder of OTB-style sequences as an mmtrack SOT dataset."""
+
 import math
 import os
 import os.path as osp
@@ -37,21 +38,24 @@ def parse_groundtruth(path: str, sequence: str) -> np.ndarray:
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
-        raise ValueError(f'Sequence {sequence!r}: ground-truth file {path} '
-                         'is empty')
+        raise ValueError(
+            f'Sequence {sequence!r}: ground-truth file {path} is empty'
+        )
     boxes = []
     for line_no, line in enumerate(lines, start=1):
         fields = [v for v in _SEPARATORS.split(line.strip()) if v]
         if len(fields) != 4:
             raise ValueError(
                 f'Sequence {sequence!r}: {path} line {line_no} has '
-                f'{len(fields)} values, expected 4 (x,y,w,h): {line!r}')
+                f'{len(fields)} values, expected 4 (x,y,w,h): {line!r}'
+            )
         try:
             boxes.append([float(v) for v in fields])
         except ValueError:
             raise ValueError(
                 f'Sequence {sequence!r}: {path} line {line_no} is not '
-                f'numeric: {line!r}') from None
+                f'numeric: {line!r}'
+            ) from None
     return np.asarray(boxes, dtype=np.float64)
 
 
@@ -102,14 +106,15 @@ class OTBFolderDataset(BaseSOTDataset):
             or an invalid first-frame box.
     """
 
-    def __init__(self,
-                 sequences: Optional[Sequence[str]] = None,
-                 max_frames: Optional[int] = None,
-                 img_dir: str = 'img',
-                 ann_name: str = 'groundtruth_rect.txt',
-                 img_suffixes: Sequence[str] = ('.jpg', '.jpeg', '.png',
-                                                '.bmp'),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        sequences: Optional[Sequence[str]] = None,
+        max_frames: Optional[int] = None,
+        img_dir: str = 'img',
+        ann_name: str = 'groundtruth_rect.txt',
+        img_suffixes: Sequence[str] = ('.jpg', '.jpeg', '.png', '.bmp'),
+        **kwargs,
+    ) -> None:
         if isinstance(sequences, str):
             sequences = [sequences]
         self.sequences = None if sequences is None else list(sequences)
@@ -126,26 +131,31 @@ class OTBFolderDataset(BaseSOTDataset):
         """Sequence folders under ``root`` (requested or discovered)."""
         if not osp.isdir(root):
             raise FileNotFoundError(
-                f'OTBFolderDataset: root folder {root!r} does not exist')
+                f'OTBFolderDataset: root folder {root!r} does not exist'
+            )
         if self.sequences is not None:
-            missing = [s for s in self.sequences
-                       if not osp.isdir(osp.join(root, s))]
+            missing = [
+                s for s in self.sequences if not osp.isdir(osp.join(root, s))
+            ]
             if missing:
                 raise FileNotFoundError(
                     f'OTBFolderDataset: sequence(s) {missing} not found in '
-                    f'{root!r}')
+                    f'{root!r}'
+                )
             return list(self.sequences)
         names = []
         for name in sorted(os.listdir(root)):
             seq_dir = osp.join(root, name)
             if osp.isdir(seq_dir) and (
-                    osp.isdir(osp.join(seq_dir, self.img_dir))
-                    or osp.isfile(osp.join(seq_dir, self.ann_name))):
+                osp.isdir(osp.join(seq_dir, self.img_dir))
+                or osp.isfile(osp.join(seq_dir, self.ann_name))
+            ):
                 names.append(name)
         if not names:
             raise ValueError(
                 f'OTBFolderDataset: no sequence found in {root!r} (expected '
-                f'<seq>/{self.img_dir}/ and <seq>/{self.ann_name})')
+                f'<seq>/{self.img_dir}/ and <seq>/{self.ann_name})'
+            )
         return names
 
     def _load_sequence(self, root: str, name: str) -> dict:
@@ -153,35 +163,43 @@ class OTBFolderDataset(BaseSOTDataset):
         img_dir = osp.join(root, name, self.img_dir)
         ann_path = osp.join(root, name, self.ann_name)
         if not osp.isdir(img_dir):
-            raise ValueError(f'Sequence {name!r}: frame folder {img_dir} '
-                             'is missing')
+            raise ValueError(
+                f'Sequence {name!r}: frame folder {img_dir} is missing'
+            )
         frames = sorted(
-            f for f in os.listdir(img_dir)
+            f
+            for f in os.listdir(img_dir)
             if f.lower().endswith(self.img_suffixes)
-            and osp.isfile(osp.join(img_dir, f)))
+            and osp.isfile(osp.join(img_dir, f))
+        )
         if not frames:
             raise ValueError(
                 f'Sequence {name!r}: frame folder {img_dir} has no image '
-                f'({"/".join(self.img_suffixes)})')
+                f'({"/".join(self.img_suffixes)})'
+            )
         if not osp.isfile(ann_path):
-            raise ValueError(f'Sequence {name!r}: ground-truth file '
-                             f'{ann_path} is missing')
+            raise ValueError(
+                f'Sequence {name!r}: ground-truth file {ann_path} is missing'
+            )
         boxes = parse_groundtruth(ann_path, name)
         if len(boxes) != len(frames):
             kind = 'short' if len(boxes) < len(frames) else 'long'
             raise ValueError(
                 f'Sequence {name!r}: ground truth is {kind}: {ann_path} has '
-                f'{len(boxes)} boxes for {len(frames)} frames in {img_dir}')
+                f'{len(boxes)} boxes for {len(frames)} frames in {img_dir}'
+            )
         if self.max_frames is not None:
-            frames = frames[:self.max_frames]
-            boxes = boxes[:self.max_frames]
+            frames = frames[: self.max_frames]
+            boxes = boxes[: self.max_frames]
         x, y, w, h = boxes[0]
-        if not (all(math.isfinite(v) for v in (x, y, w, h)) and w > 0
-                and h > 0):
+        if not (
+            all(math.isfinite(v) for v in (x, y, w, h)) and w > 0 and h > 0
+        ):
             raise ValueError(
                 f'Sequence {name!r}: the first-frame box {boxes[0].tolist()}'
                 f' in {ann_path} is not a valid x,y,w,h box; the tracker '
-                'starts from it')
+                'starts from it'
+            )
         return dict(
             video_path=osp.join(name, self.img_dir),
             ann_path=osp.join(name, self.ann_name),
@@ -189,7 +207,8 @@ class OTBFolderDataset(BaseSOTDataset):
             end_frame_id=len(frames),
             framename_template='%s',
             frame_names=frames,
-            bboxes=boxes)
+            bboxes=boxes,
+        )
 
     def load_data_list(self) -> List[dict]:
         """One entry per sequence, validated eagerly.
@@ -219,8 +238,9 @@ class OTBFolderDataset(BaseSOTDataset):
         Returns:
             np.ndarray: of shape (N, 4), float64, a fresh copy.
         """
-        boxes = np.array(self.get_data_info(video_idx)['bboxes'],
-                         dtype=np.float64)
+        boxes = np.array(
+            self.get_data_info(video_idx)['bboxes'], dtype=np.float64
+        )
         boxes[~np.isfinite(boxes).all(axis=1)] = 0.0
         return boxes
 
@@ -241,4 +261,5 @@ class OTBFolderDataset(BaseSOTDataset):
             video_id=video_idx,
             frame_ids=np.arange(len(img_paths)),
             img_paths=img_paths,
-            video_length=len(img_paths))
+            video_length=len(img_paths),
+        )

@@ -16,6 +16,7 @@ allowing exactly the types mmengine writes; remote schemes raise
 :func:`check_offline_config` finds such references in a config before any
 work starts.
 """
+
 import os
 import os.path as osp
 import re
@@ -25,9 +26,17 @@ import numpy as np
 import torch
 
 REMOTE_PATTERN = re.compile(r'^[A-Za-z][\w+.-]*://')
-REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
-                   'openmmlab://', 'mmcls://', 'pavi://', 's3://',
-                   'modelzoo://')
+REMOTE_PREFIXES = (
+    'http://',
+    'https://',
+    'torchvision://',
+    'open-mmlab://',
+    'openmmlab://',
+    'mmcls://',
+    'pavi://',
+    's3://',
+    'modelzoo://',
+)
 
 
 class OfflineCheckpointError(ValueError):
@@ -43,9 +52,11 @@ def _mmengine_safe_globals() -> List[Any]:
     safe: List[Any] = [np.ndarray, np.dtype]
     try:
         from numpy._core.multiarray import _reconstruct, scalar
+
         safe += [_reconstruct, scalar]
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar
+
         safe += [_reconstruct, scalar]
     # Concrete dtype classes (numpy.dtypes.Float64DType, ...) for pickled
     # arrays and scalars.
@@ -53,11 +64,21 @@ def _mmengine_safe_globals() -> List[Any]:
         obj = getattr(np.dtypes, name)
         if isinstance(obj, type):
             safe.append(obj)
-    for kind in (np.float16, np.float32, np.float64, np.int8, np.int16,
-                 np.int32, np.int64, np.uint8, np.bool_):
+    for kind in (
+        np.float16,
+        np.float32,
+        np.float64,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.bool_,
+    ):
         safe.append(type(np.dtype(kind)))
     try:
         from mmengine.logging.history_buffer import HistoryBuffer
+
         # A HistoryBuffer pickles its statistics methods as
         # getattr(HistoryBuffer, 'min'). The weights-only unpickler calls
         # only allow-listed callables, so getattr can fetch attributes but
@@ -67,6 +88,7 @@ def _mmengine_safe_globals() -> List[Any]:
         pass
     try:
         from mmengine.config import ConfigDict
+
         safe.append(ConfigDict)
     except ImportError:
         pass
@@ -89,20 +111,22 @@ def safe_torch_load(filename: str, map_location: Any = 'cpu') -> Any:
             message names the file and the type.
     """
     if filename.startswith('file://'):
-        filename = filename[len('file://'):]
+        filename = filename[len('file://') :]
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise OfflineCheckpointError(f'checkpoint file not found: {filename}')
     with torch.serialization.safe_globals(_mmengine_safe_globals()):
         try:
             return torch.load(
-                filename, map_location=map_location, weights_only=True)
+                filename, map_location=map_location, weights_only=True
+            )
         except Exception as err:  # unpickling errors come in many types
             raise RuntimeError(
                 f'cannot load checkpoint {filename} with the safe '
                 f'unpickler: {err}. If you trust this file, convert it '
                 'with tools/convert_usot_checkpoint.py or load it with '
-                'torch.load(..., weights_only=False) yourself.') from err
+                'torch.load(..., weights_only=False) yourself.'
+            ) from err
 
 
 def _remote_loader(prefix: str) -> Callable:
@@ -112,25 +136,30 @@ def _remote_loader(prefix: str) -> Callable:
             f'refusing to download checkpoint {filename}: mmusot works '
             'offline. Download it yourself and give a local path (e.g. '
             '--cfg-options model.backbone.init_cfg.checkpoint=/path/to/'
-            'weights.pth), or set init_cfg=None.')
+            'weights.pth), or set init_cfg=None.'
+        )
 
     load.__name__ = f'offline_{prefix.strip(":/")}'
     return load
 
 
-def _local_loader(filename: str, map_location: Any = None, *args,
-                  **kwargs) -> Any:
+def _local_loader(
+    filename: str, map_location: Any = None, *args, **kwargs
+) -> Any:
     return safe_torch_load(filename, map_location)
 
 
 def register_checkpoint_loaders() -> None:
     """Route mmengine's checkpoint loading through the offline loaders."""
     from mmengine.runner.checkpoint import CheckpointLoader
+
     CheckpointLoader.register_scheme(
-        prefixes='', loader=_local_loader, force=True)
+        prefixes='', loader=_local_loader, force=True
+    )
     for prefix in REMOTE_PREFIXES:
         CheckpointLoader.register_scheme(
-            prefixes=prefix, loader=_remote_loader(prefix), force=True)
+            prefixes=prefix, loader=_remote_loader(prefix), force=True
+        )
 
 
 def _walk(node: Any, path: str) -> List[Tuple[str, str]]:
@@ -138,8 +167,9 @@ def _walk(node: Any, path: str) -> List[Tuple[str, str]]:
     if isinstance(node, dict):
         for key, value in node.items():
             sub = f'{path}.{key}' if path else str(key)
-            if key in ('checkpoint', 'pretrained', 'load_from') and \
-                    isinstance(value, str):
+            if key in ('checkpoint', 'pretrained', 'load_from') and isinstance(
+                value, str
+            ):
                 found.append((sub, value))
             else:
                 found += _walk(value, sub)
@@ -162,8 +192,7 @@ def find_checkpoint_references(cfg: Any) -> List[Tuple[str, str]]:
     return refs
 
 
-def check_offline_config(cfg: Any,
-                         config_file: Optional[str] = None) -> None:
+def check_offline_config(cfg: Any, config_file: Optional[str] = None) -> None:
     """Fail early, with a clear message, on remote or missing checkpoints.
 
     Args:
@@ -180,10 +209,15 @@ def check_offline_config(cfg: Any,
                 f'{key}{where} points at {location}: mmusot never '
                 'downloads weights. Download the file yourself and pass a '
                 f'local path (--cfg-options {key}=/path/to/file.pth), or '
-                'drop it (e.g. init_cfg=None).')
-        local = location[len('file://'):] if location.startswith(
-            'file://') else location
+                'drop it (e.g. init_cfg=None).'
+            )
+        local = (
+            location[len('file://') :]
+            if location.startswith('file://')
+            else location
+        )
         if not os.path.isfile(osp.expanduser(local)):
             raise OfflineCheckpointError(
                 f'{key}{where} names a checkpoint that does not exist: '
-                f'{location}')
+                f'{location}'
+            )

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+
 import argparse
 import os
 import os.path as osp
@@ -8,10 +9,12 @@ from typing import List, Optional
 from mmengine.config import Config
 
 
-def load_config(config: str,
-                cfg_options: Optional[dict] = None,
-                launcher: str = 'none',
-                work_dir: Optional[str] = None) -> Config:
+def load_config(
+    config: str,
+    cfg_options: Optional[dict] = None,
+    launcher: str = 'none',
+    work_dir: Optional[str] = None,
+) -> Config:
     """Register mmtrack + mmusot, read a config and apply the overrides.
 
     Args:
@@ -30,6 +33,7 @@ def load_config(config: str,
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config}')
     from mmtrack.utils import register_all_modules
+
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
@@ -38,13 +42,15 @@ def load_config(config: str,
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(config))[0])
+        cfg.work_dir = osp.join(
+            './work_dirs', osp.splitext(osp.basename(config))[0]
+        )
     return cfg
 
 
-def add_runner_arguments(parser: argparse.ArgumentParser,
-                         example_option: str) -> None:
+def add_runner_arguments(
+    parser: argparse.ArgumentParser, example_option: str
+) -> None:
     """Options shared by the train and test scripts.
 
     Adds ``--work-dir``, ``--cfg-options``, ``--launcher`` and
@@ -52,26 +58,30 @@ def add_runner_arguments(parser: argparse.ArgumentParser,
     first spelling, torchrun the second).
     """
     from mmengine.config import DictAction
+
     parser.add_argument(
         '--work-dir',
         help='where logs, checkpoints and results go (default: '
-        'work_dirs/<config name>)')
+        'work_dirs/<config name>)',
+    )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help=f'override config settings, e.g. {example_option}')
+        help=f'override config settings, e.g. {example_option}',
+    )
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
+        help='job launcher',
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def parse_runner_args(parser: argparse.ArgumentParser,
-                      argv: Optional[List[str]] = None
-                      ) -> argparse.Namespace:
+def parse_runner_args(
+    parser: argparse.ArgumentParser, argv: Optional[List[str]] = None
+) -> argparse.Namespace:
     """Parse, and export ``LOCAL_RANK`` for the launcher when unset."""
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -89,6 +99,7 @@ def build_runner(cfg: Config, config_file: str):
     from mmengine.runner import Runner
 
     from .checkpoint import check_offline_config
+
     check_offline_config(cfg, config_file)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)

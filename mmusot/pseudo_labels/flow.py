@@ -107,8 +107,9 @@ class DISFlow(FlowBackend):
         self._dis = cv2.DISOpticalFlow_create(self._PRESETS[preset])
 
     def __call__(self, center, target, previous=None):
-        return self._dis.calc(np.ascontiguousarray(center),
-                              np.ascontiguousarray(target), None)
+        return self._dis.calc(
+            np.ascontiguousarray(center), np.ascontiguousarray(target), None
+        )
 
     def config(self) -> dict:
         return dict(name=self.name, preset=self.preset)

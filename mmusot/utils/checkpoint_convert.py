@@ -16,6 +16,7 @@ kernels of ``layer2.0`` and ``layer3.0`` are embedded at the centre of zero
 3×3 kernels (USOT's backbone uses 3×3 downsample convs there). A
 ``module.`` prefix (DataParallel) is stripped first.
 """
+
 import pickle
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -31,10 +32,17 @@ USOT_PREFIX_RULES: Tuple[Tuple[str, str], ...] = (
     ('connect_model.', 'head.'),
 )
 # Backbone parameters whose 1×1 pretrained kernels become centred 3×3.
-EMBED_3X3_KEYS: Tuple[str, ...] = ('layer2.0.downsample.0.weight',
-                                   'layer3.0.downsample.0.weight')
-BACKBONE_STAGES: Tuple[str, ...] = ('conv1.', 'bn1.', 'layer1.', 'layer2.',
-                                    'layer3.')
+EMBED_3X3_KEYS: Tuple[str, ...] = (
+    'layer2.0.downsample.0.weight',
+    'layer3.0.downsample.0.weight',
+)
+BACKBONE_STAGES: Tuple[str, ...] = (
+    'conv1.',
+    'bn1.',
+    'layer1.',
+    'layer2.',
+    'layer3.',
+)
 BACKBONE_DROPPED: Tuple[str, ...] = ('fc.', 'layer4.')
 MOCO_DROPPED: Tuple[str, ...] = ('encoder_k.', 'queue', 'queue_ptr')
 LAYOUTS: Tuple[str, ...] = ('usot', 'moco', 'imagenet')
@@ -66,24 +74,36 @@ def load_checkpoint_file(path: str, trusted: bool = False) -> Any:
         return torch.load(path, map_location='cpu', weights_only=True)
     except FileNotFoundError:
         raise FileNotFoundError(f'checkpoint not found: {path}') from None
-    except (pickle.UnpicklingError, RuntimeError, AttributeError,
-            TypeError) as error:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        AttributeError,
+        TypeError,
+    ) as error:
         if not trusted:
             raise CheckpointError(
                 f'{path}: cannot be loaded with weights_only=True (it holds '
                 f'non-tensor Python objects: {error}). If you trust this '
                 'file, load it with trusted=True (--trusted on the command '
-                'line), which unpickles arbitrary objects.') from error
+                'line), which unpickles arbitrary objects.'
+            ) from error
     return torch.load(path, map_location='cpu', weights_only=False)
 
 
 def _is_state_dict(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and len(obj) > 0 and all(
-        isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
+    return (
+        isinstance(obj, Mapping)
+        and len(obj) > 0
+        and all(
+            isinstance(k, str) and isinstance(v, Tensor)
+            for k, v in obj.items()
+        )
+    )
 
 
-def extract_state_dict(obj: Any, source: str = '<checkpoint>'
-                       ) -> 'OrderedDict[str, Tensor]':
+def extract_state_dict(
+    obj: Any, source: str = '<checkpoint>'
+) -> 'OrderedDict[str, Tensor]':
     """Find the state dict in a loaded checkpoint.
 
     Accepts a bare state dict or one wrapped (possibly repeatedly) under
@@ -114,15 +134,17 @@ def extract_state_dict(obj: Any, source: str = '<checkpoint>'
                 continue
         raise CheckpointError(
             f'{source}: no state dict found (expected a dict of tensors, '
-            "possibly under 'state_dict' or 'model')")
+            "possibly under 'state_dict' or 'model')"
+        )
     state = OrderedDict(obj)
     if all(k.startswith('module.') for k in state):
-        state = OrderedDict((k[len('module.'):], v) for k, v in state.items())
+        state = OrderedDict((k[len('module.') :], v) for k, v in state.items())
     return state
 
 
-def detect_layout(state: Mapping[str, Tensor],
-                  source: str = '<checkpoint>') -> str:
+def detect_layout(
+    state: Mapping[str, Tensor], source: str = '<checkpoint>'
+) -> str:
     """Tell the source layout of a state dict.
 
     Args:
@@ -136,25 +158,29 @@ def detect_layout(state: Mapping[str, Tensor],
         CheckpointError: an unknown or already converted layout.
     """
     keys = list(state)
-    if any(k.startswith(('features.features.', 'connect_model.'))
-           for k in keys):
+    if any(
+        k.startswith(('features.features.', 'connect_model.')) for k in keys
+    ):
         return 'usot'
     if any(k.startswith('encoder_q.') for k in keys):
         return 'moco'
     if 'conv1.weight' in state and any(k.startswith('layer1.') for k in keys):
         return 'imagenet'
     if any(k.startswith(('backbone.', 'head.')) for k in keys):
-        raise CheckpointError(f'{source}: already in the mmusot layout '
-                              '(backbone.*/head.* keys); nothing to convert')
+        raise CheckpointError(
+            f'{source}: already in the mmusot layout '
+            '(backbone.*/head.* keys); nothing to convert'
+        )
     sample = ', '.join(keys[:5])
     raise CheckpointError(
         f'{source}: unknown checkpoint layout (first keys: {sample}); '
         'expected official USOT (features.features.*, connect_model.*), '
-        'MoCo-v2 (encoder_q.*) or an ImageNet ResNet-50 (conv1.*, layer1.*)')
+        'MoCo-v2 (encoder_q.*) or an ImageNet ResNet-50 (conv1.*, layer1.*)'
+    )
 
 
 def convert_usot_state_dict(
-    state: Mapping[str, Tensor]
+    state: Mapping[str, Tensor],
 ) -> Tuple['OrderedDict[str, Tensor]', List[str]]:
     """Official USOT/USOT* keys → mmusot ``USOT`` keys.
 
@@ -170,7 +196,7 @@ def convert_usot_state_dict(
     for key, value in state.items():
         for old, new in USOT_PREFIX_RULES:
             if key.startswith(old):
-                converted[new + key[len(old):]] = value
+                converted[new + key[len(old) :]] = value
                 break
         else:
             leftover.append(key)
@@ -178,7 +204,7 @@ def convert_usot_state_dict(
 
 
 def to_official_state_dict(
-    state: Mapping[str, Tensor]
+    state: Mapping[str, Tensor],
 ) -> Tuple['OrderedDict[str, Tensor]', List[str]]:
     """mmusot ``USOT`` keys → official USOT keys (the inverse mapping).
 
@@ -193,7 +219,7 @@ def to_official_state_dict(
     for key, value in state.items():
         for old, new in USOT_PREFIX_RULES:
             if key.startswith(new):
-                converted[old + key[len(new):]] = value
+                converted[old + key[len(new) :]] = value
                 break
         else:
             leftover.append(key)
@@ -213,17 +239,17 @@ def embed_center_3x3(kernel: Tensor) -> Tensor:
     if kernel.shape[-2:] == (3, 3):
         return kernel
     if kernel.dim() != 4 or kernel.shape[-2:] != (1, 1):
-        raise CheckpointError('expected a 1×1 or 3×3 conv kernel, got shape '
-                              f'{tuple(kernel.shape)}')
+        raise CheckpointError(
+            'expected a 1×1 or 3×3 conv kernel, got shape '
+            f'{tuple(kernel.shape)}'
+        )
     out = kernel.new_zeros(*kernel.shape[:2], 3, 3)
     out[:, :, 1, 1] = kernel[:, :, 0, 0]
     return out
 
 
 def convert_backbone_state_dict(
-    state: Mapping[str, Tensor],
-    layout: str,
-    prefix: str = 'backbone.'
+    state: Mapping[str, Tensor], layout: str, prefix: str = 'backbone.'
 ) -> Tuple['OrderedDict[str, Tensor]', List[str], List[str]]:
     """MoCo-v2 or ImageNet ResNet-50 → USOT backbone keys.
 
@@ -255,7 +281,7 @@ def convert_backbone_state_dict(
             if not key.startswith('encoder_q.'):
                 leftover.append(key)
                 continue
-            name = key[len('encoder_q.'):]
+            name = key[len('encoder_q.') :]
         if name.startswith(BACKBONE_DROPPED):
             dropped.append(key)
         elif name.startswith(BACKBONE_STAGES):
@@ -271,7 +297,7 @@ def convert_checkpoint(
     obj: Any,
     source: str = '<checkpoint>',
     layout: Optional[str] = None,
-    backbone_prefix: str = 'backbone.'
+    backbone_prefix: str = 'backbone.',
 ) -> Tuple['OrderedDict[str, Tensor]', Dict[str, Any]]:
     """Convert a loaded checkpoint of any supported layout.
 
@@ -296,15 +322,18 @@ def convert_checkpoint(
         dropped: List[str] = []
     else:
         converted, dropped, leftover = convert_backbone_state_dict(
-            state, layout, backbone_prefix)
+            state, layout, backbone_prefix
+        )
     if not converted:
-        raise CheckpointError(f'{source}: no key matched the {layout!r} '
-                              'layout')
+        raise CheckpointError(
+            f'{source}: no key matched the {layout!r} layout'
+        )
     return converted, dict(layout=layout, dropped=dropped, leftover=leftover)
 
 
-def save_mmengine_checkpoint(state: Mapping[str, Tensor], path: str,
-                             meta: Optional[dict] = None) -> None:
+def save_mmengine_checkpoint(
+    state: Mapping[str, Tensor], path: str, meta: Optional[dict] = None
+) -> None:
     """Save ``{'state_dict': state, 'meta': meta}`` (mmengine's layout).
 
     Args:
@@ -313,5 +342,6 @@ def save_mmengine_checkpoint(state: Mapping[str, Tensor], path: str,
         meta (dict, optional): plain-Python metadata (strings, numbers,
             lists), so the file loads with ``weights_only=True``.
     """
-    torch.save(dict(state_dict=OrderedDict(state), meta=dict(meta or {})),
-               path)
+    torch.save(
+        dict(state_dict=OrderedDict(state), meta=dict(meta or {})), path
+    )

@@ -7,6 +7,7 @@ helpers read it and rebuild the deterministic "formula" weights the parity
 fixture ``golden.npz`` was produced with, so tests and tools can exercise
 the converter and the network without an official checkpoint.
 """
+
 import math
 from collections import OrderedDict
 from typing import Dict, List, NamedTuple, Tuple
@@ -19,6 +20,7 @@ _DTYPES = {'float32': torch.float32, 'int64': torch.int64}
 
 class KeySpec(NamedTuple):
     """One line of the key list."""
+
     index: int
     name: str
     shape: Tuple[int, ...]
@@ -48,12 +50,18 @@ def read_key_list(path: str) -> List[KeySpec]:
                 continue
             parts = line.split()
             if len(parts) != 4 or parts[3] not in _DTYPES:
-                raise ValueError(f'{path}:{lineno}: expected "index key '
-                                 f'shape dtype", got {line!r}')
-            shape = () if parts[2] == 'scalar' else tuple(
-                int(v) for v in parts[2].split('x'))
+                raise ValueError(
+                    f'{path}:{lineno}: expected "index key '
+                    f'shape dtype", got {line!r}'
+                )
+            shape = (
+                ()
+                if parts[2] == 'scalar'
+                else tuple(int(v) for v in parts[2].split('x'))
+            )
             specs.append(
-                KeySpec(int(parts[0]), parts[1], shape, _DTYPES[parts[3]]))
+                KeySpec(int(parts[0]), parts[1], shape, _DTYPES[parts[3]])
+            )
     return specs
 
 
@@ -83,8 +91,10 @@ def formula_tensor(spec: KeySpec) -> torch.Tensor:
         value = 1 + 0.5 * np.abs(w)
     elif leaf == 'running_mean':
         value = 0.1 * w
-    elif spec.name in ('connect_model.bias', 'connect_model.adjust'
-                       ) or spec.name.endswith('dw.weight'):
+    elif spec.name in (
+        'connect_model.bias',
+        'connect_model.adjust',
+    ) or spec.name.endswith('dw.weight'):
         value = 1 + 0.1 * w
     elif len(spec.shape) == 4:
         value = w / math.sqrt(spec.shape[1] * spec.shape[2] * spec.shape[3])
@@ -96,7 +106,8 @@ def formula_tensor(spec: KeySpec) -> torch.Tensor:
 
 
 def build_formula_state_dict(
-        specs: List[KeySpec]) -> 'OrderedDict[str, torch.Tensor]':
+    specs: List[KeySpec],
+) -> 'OrderedDict[str, torch.Tensor]':
     """Official-layout state dict with the parity-fixture weights.
 
     Args:
@@ -108,8 +119,7 @@ def build_formula_state_dict(
     return OrderedDict((spec.name, formula_tensor(spec)) for spec in specs)
 
 
-def build_zero_state_dict(
-        specs: List[KeySpec]) -> Dict[str, torch.Tensor]:
+def build_zero_state_dict(specs: List[KeySpec]) -> Dict[str, torch.Tensor]:
     """Official-layout state dict of zeros (cheap layout checks).
 
     Args:
@@ -118,5 +128,7 @@ def build_zero_state_dict(
     Returns:
         dict[str, torch.Tensor]: every key with a zero tensor of its shape.
     """
-    return OrderedDict((spec.name, torch.zeros(spec.shape, dtype=spec.dtype))
-                       for spec in specs)
+    return OrderedDict(
+        (spec.name, torch.zeros(spec.shape, dtype=spec.dtype))
+        for spec in specs
+    )

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """The USOT test configs parse, point at the right data and switches."""
+
 import glob
 import os.path as osp
 
@@ -46,20 +47,24 @@ def test_config_parses(path):
     vot = metric == 'VOT'
     assert cfg.model.test_cfg.test_mode == ('VOT' if vot else 'OPE')
     corrected = 'corrected' in osp.basename(path)
-    assert cfg.model.test_cfg.memory_index == \
-        ('corrected' if corrected else 'official')
-    assert cfg.model.test_cfg.size_smoothing == \
-        ('single' if corrected else 'double')
+    assert cfg.model.test_cfg.memory_index == (
+        'corrected' if corrected else 'official'
+    )
+    assert cfg.model.test_cfg.size_smoothing == (
+        'single' if corrected else 'double'
+    )
     # the pooling axis follows the checkpoint, never switched here
     assert cfg.model.head.search_pool_axis == 'official'
 
 
 def test_otb_folder_default_root_is_shared_sot_eval():
     cfg = Config.fromfile(
-        osp.join(REPO, 'configs', 'usot', 'usot_r50_test-otb-folder.py'))
+        osp.join(REPO, 'configs', 'usot', 'usot_r50_test-otb-folder.py')
+    )
     root = cfg.test_dataloader.dataset.data_root
     assert osp.normpath(root) == osp.normpath(
-        osp.join(REPO, '..', 'shared', 'data', 'sot_eval'))
+        osp.join(REPO, '..', 'shared', 'data', 'sot_eval')
+    )
 
 
 def test_base_config_spells_out_the_code_defaults():
@@ -70,7 +75,13 @@ def test_base_config_spells_out_the_code_defaults():
     from mmengine.config import Config
 
     from mmusot.models.sot.usot_tracking import USOT_TEST_CFG_DEFAULTS
-    base = (Path(__file__).resolve().parents[2] / 'configs' / 'usot' /
-            '_base_' / 'usot_r50.py')
+
+    base = (
+        Path(__file__).resolve().parents[2]
+        / 'configs'
+        / 'usot'
+        / '_base_'
+        / 'usot_r50.py'
+    )
     test_cfg = Config.fromfile(str(base)).model.test_cfg.to_dict()
     assert test_cfg == USOT_TEST_CFG_DEFAULTS

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Tests of OTBFolderDataset on tiny synthetic folders (+ real sot_eval)."""
+
 import os
 import os.path as osp
 
@@ -12,17 +13,23 @@ from mmusot.datasets import OTBFolderDataset
 from mmusot.datasets.otb_folder_dataset import parse_groundtruth
 
 SOT_EVAL = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), '..',
-    'shared', 'data', 'sot_eval')
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+    '..',
+    'shared',
+    'data',
+    'sot_eval',
+)
 
 
-def write_sequence(root, name, boxes, frame_names=None, gt_text=None,
-                   size=(48, 64)):
+def write_sequence(
+    root, name, boxes, frame_names=None, gt_text=None, size=(48, 64)
+):
     """A sequence folder with tiny frames and a ground-truth file."""
     img_dir = osp.join(root, name, 'img')
     os.makedirs(img_dir, exist_ok=True)
-    frame_names = frame_names or [f'{i + 1:04d}.jpg'
-                                  for i in range(len(boxes))]
+    frame_names = frame_names or [
+        f'{i + 1:04d}.jpg' for i in range(len(boxes))
+    ]
     for i, frame in enumerate(frame_names):
         img = np.full((*size, 3), 10 * i, np.uint8)
         cv2.imwrite(osp.join(img_dir, frame), img)
@@ -35,18 +42,27 @@ def write_sequence(root, name, boxes, frame_names=None, gt_text=None,
 
 def build(root, **kwargs):
     return OTBFolderDataset(
-        data_root=str(root), data_prefix=dict(img_path=''), pipeline=[],
-        test_mode=True, **kwargs)
+        data_root=str(root),
+        data_prefix=dict(img_path=''),
+        pipeline=[],
+        test_mode=True,
+        **kwargs,
+    )
 
 
 @pytest.fixture
 def folder(tmp_path):
-    write_sequence(tmp_path, 'seqA', [(1, 2, 10, 20), (2, 3, 10, 20),
-                                      (3, 4, 11, 21)])
+    write_sequence(
+        tmp_path, 'seqA', [(1, 2, 10, 20), (2, 3, 10, 20), (3, 4, 11, 21)]
+    )
     # free frame names, lexicographic order; tab/space separated boxes
     write_sequence(
-        tmp_path, 'seqB', None, frame_names=['b_2.png', 'a_1.png'],
-        gt_text='5\t6\t7\t8\n5 6  0 8\n\n')
+        tmp_path,
+        'seqB',
+        None,
+        frame_names=['b_2.png', 'a_1.png'],
+        gt_text='5\t6\t7\t8\n5 6  0 8\n\n',
+    )
     os.makedirs(tmp_path / 'notes')  # not a sequence: ignored
     return tmp_path
 
@@ -56,13 +72,18 @@ def test_discovers_sequences_frames_and_boxes(folder):
     ds = build(folder)
     assert ds.num_videos == 2 and len(ds) == 5
     img = ds.get_img_infos_from_video(1)
-    assert [osp.basename(p) for p in img['img_paths']] == ['a_1.png',
-                                                            'b_2.png']
+    assert [osp.basename(p) for p in img['img_paths']] == [
+        'a_1.png',
+        'b_2.png',
+    ]
     assert img['video_length'] == 2
     assert img['frame_ids'].tolist() == [0, 1]
     ann = ds.get_ann_infos_from_video(0)
-    assert ann['bboxes'].tolist() == [[1, 2, 11, 22], [2, 3, 12, 23],
-                                      [3, 4, 14, 25]]
+    assert ann['bboxes'].tolist() == [
+        [1, 2, 11, 22],
+        [2, 3, 12, 23],
+        [3, 4, 14, 25],
+    ]
     assert ann['visible'].all() and ann['bboxes_isvalid'].all()
     # a zero-width box later in the video is kept but marked invalid
     ann = ds.get_ann_infos_from_video(1)
@@ -91,11 +112,15 @@ def test_full_test_pipeline_and_metric_naming(folder):
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadTrackAnnotations', with_instance_id=False),
-        dict(type='PackTrackInputs', pack_single_img=True)
+        dict(type='PackTrackInputs', pack_single_img=True),
     ]
     ds = OTBFolderDataset(
-        data_root=str(folder), data_prefix=dict(img_path=''),
-        pipeline=pipeline, test_mode=True, sequences=['seqA'])
+        data_root=str(folder),
+        data_prefix=dict(img_path=''),
+        pipeline=pipeline,
+        test_mode=True,
+        sequences=['seqA'],
+    )
     out = ds[(0, 1)]
     assert tuple(out['inputs']['img'].shape) == (1, 3, 48, 64)
     sample = out['data_samples']
@@ -106,18 +131,21 @@ def test_full_test_pipeline_and_metric_naming(folder):
     assert parts[-2] == 'img' and parts[-3] == 'seqA'
 
 
-@pytest.mark.parametrize('case,match', [
-    ('no_img', 'frame folder .* is missing'),
-    ('empty_img', 'has no image'),
-    ('no_gt', 'ground-truth file .* is missing'),
-    ('short_gt', 'ground truth is short: .* 2 boxes for 3 frames'),
-    ('long_gt', 'ground truth is long'),
-    ('three_values', 'line 2 has 3 values'),
-    ('not_numeric', 'line 1 is not numeric'),
-    ('empty_gt', 'is empty'),
-    ('zero_first', 'first-frame box'),
-    ('nan_first', 'first-frame box'),
-])
+@pytest.mark.parametrize(
+    'case,match',
+    [
+        ('no_img', 'frame folder .* is missing'),
+        ('empty_img', 'has no image'),
+        ('no_gt', 'ground-truth file .* is missing'),
+        ('short_gt', 'ground truth is short: .* 2 boxes for 3 frames'),
+        ('long_gt', 'ground truth is long'),
+        ('three_values', 'line 2 has 3 values'),
+        ('not_numeric', 'line 1 is not numeric'),
+        ('empty_gt', 'is empty'),
+        ('zero_first', 'first-frame box'),
+        ('nan_first', 'first-frame box'),
+    ],
+)
 def test_errors_name_the_sequence(tmp_path, case, match):
     name = f'bad_{case}'
     boxes = [(1, 1, 5, 5)] * 3
@@ -147,8 +175,13 @@ def test_errors_name_the_sequence(tmp_path, case, match):
 
 
 def test_nan_box_becomes_invalid_zero_box(tmp_path):
-    write_sequence(tmp_path, 'seq', None, frame_names=['1.jpg', '2.jpg'],
-                   gt_text='1,1,5,5\nNaN,NaN,NaN,NaN')
+    write_sequence(
+        tmp_path,
+        'seq',
+        None,
+        frame_names=['1.jpg', '2.jpg'],
+        gt_text='1,1,5,5\nNaN,NaN,NaN,NaN',
+    )
     ds = build(tmp_path)
     ann = ds.get_ann_infos_from_video(0)
     assert ann['bboxes'][1].tolist() == [0, 0, 0, 0]
@@ -165,15 +198,19 @@ def test_missing_or_empty_root(tmp_path):
 def test_parse_groundtruth_mixed_separators(tmp_path):
     path = tmp_path / 'gt.txt'
     path.write_text('1, 2,3\t4\n5 6 7 8\n\n\n')
-    assert parse_groundtruth(str(path), 'x').tolist() == [[1, 2, 3, 4],
-                                                         [5, 6, 7, 8]]
+    assert parse_groundtruth(str(path), 'x').tolist() == [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+    ]
 
 
 @pytest.mark.skipif(not osp.isdir(SOT_EVAL), reason='no shared sot_eval')
 def test_real_sot_eval_folder():
     ds = build(SOT_EVAL)
-    names = [ds.get_data_info(i)['video_path'].split(os.sep)[0]
-             for i in range(ds.num_videos)]
+    names = [
+        ds.get_data_info(i)['video_path'].split(os.sep)[0]
+        for i in range(ds.num_videos)
+    ]
     assert names == sorted(names) and 'Crossing' in names
     for i, name in enumerate(names):
         img_dir = osp.join(SOT_EVAL, name, 'img')
@@ -183,4 +220,5 @@ def test_real_sot_eval_folder():
         assert osp.basename(infos['img_paths'][-1]) == frames[-1]
         assert len(ds.get_bboxes_from_video(i)) == len(frames)
     assert len(ds) == sum(
-        ds.get_len_per_video(i) for i in range(ds.num_videos))
+        ds.get_len_per_video(i) for i in range(ds.num_videos)
+    )

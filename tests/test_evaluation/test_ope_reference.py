@@ -17,6 +17,7 @@ Two known differences, measured here:
 * sot_eval's ``Car4`` boxes are not the OTB toolkit's annotation of Car4
   (the toolkit protocol itself disagrees there), so Car4 is left out.
 """
+
 import json
 from pathlib import Path
 
@@ -37,7 +38,8 @@ TRACKERS = ('STRUCK', 'MEEM', 'MUSTer')
 pytestmark = pytest.mark.skipif(
     not (REFERENCE / 'recomputed_check.json').is_file()
     or not (DATA / 'sot_eval').is_dir(),
-    reason='../shared/data (reference results, sot_eval) is absent')
+    reason='../shared/data (reference results, sot_eval) is absent',
+)
 
 
 def xywh_to_xyxy(boxes):
@@ -47,32 +49,39 @@ def xywh_to_xyxy(boxes):
 
 def load_gt(sequence):
     text = (DATA / 'sot_eval' / sequence / 'groundtruth_rect.txt').read_text()
-    rows = [line.replace('\t', ',').replace(' ', ',').split(',')
-            for line in text.split('\n') if line.strip()]
+    rows = [
+        line.replace('\t', ',').replace(' ', ',').split(',')
+        for line in text.split('\n')
+        if line.strip()
+    ]
     return np.array([[float(v) for v in row if v] for row in rows])
 
 
 @pytest.mark.parametrize('tracker', TRACKERS)
 def test_eval_sot_ope_matches_otb_toolkit(tracker):
     from mmtrack.evaluation.functional import eval_sot_ope
+
     check = json.loads((REFERENCE / 'recomputed_check.json').read_text())
     compared = 0
     for sequence, ref_name in SEQUENCES.items():
-        expected = check.get(tracker, {}).get(ref_name, {}).get(
-            'staged_prefix')
+        expected = (
+            check.get(tracker, {}).get(ref_name, {}).get('staged_prefix')
+        )
         result_file = REFERENCE / 'per_sequence' / tracker / f'{ref_name}.json'
         if expected is None or not result_file.is_file():
             continue
         gt = load_gt(sequence)
         assert len(gt) == expected['frames']
-        boxes = np.array(json.loads(result_file.read_text())[0]['res'],
-                         dtype=np.float64)[:len(gt)]
+        boxes = np.array(
+            json.loads(result_file.read_text())[0]['res'], dtype=np.float64
+        )[: len(gt)]
         boxes[0] = gt[0]  # OPE: the first frame is the given box
-        scores = eval_sot_ope([list(xywh_to_xyxy(boxes))],
-                              [xywh_to_xyxy(gt)])
+        scores = eval_sot_ope([list(xywh_to_xyxy(boxes))], [xywh_to_xyxy(gt)])
         assert scores['success'] / 100 == pytest.approx(
-            expected['auc_21thr_strict'], abs=1e-3), (tracker, sequence)
+            expected['auc_21thr_strict'], abs=1e-3
+        ), (tracker, sequence)
         assert scores['precision'] / 100 == pytest.approx(
-            expected['precision_at_20px'], abs=6e-5), (tracker, sequence)
+            expected['precision_at_20px'], abs=6e-5
+        ), (tracker, sequence)
         compared += 1
     assert compared >= 3, f'too few reference sequences for {tracker}'

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Synthetic videos with a known moving box, for the pseudo-label tests."""
+
 import os
 from typing import List, Tuple
 
@@ -7,8 +8,9 @@ import cv2
 import numpy as np
 
 
-def texture(rng: np.random.Generator, h: int, w: int, blur: float,
-            contrast: float) -> np.ndarray:
+def texture(
+    rng: np.random.Generator, h: int, w: int, blur: float, contrast: float
+) -> np.ndarray:
     """Smooth random texture, uint8 (h, w, 3)."""
     noise = rng.normal(0, 1, (h, w, 3)).astype(np.float32)
     noise = cv2.GaussianBlur(noise, (0, 0), blur)
@@ -23,13 +25,14 @@ def _bounce(pos: float, hi: int) -> int:
     return int(round(p if p <= hi else period - p))
 
 
-def moving_object_video(num_frames: int = 40,
-                        size_hw: Tuple[int, int] = (120, 160),
-                        obj_hw: Tuple[int, int] = (30, 36),
-                        obj_speed: Tuple[float, float] = (2.0, 1.0),
-                        cam_speed: Tuple[float, float] = (0.5, 0.25),
-                        seed: int = 0
-                        ) -> Tuple[List[np.ndarray], np.ndarray]:
+def moving_object_video(
+    num_frames: int = 40,
+    size_hw: Tuple[int, int] = (120, 160),
+    obj_hw: Tuple[int, int] = (30, 36),
+    obj_speed: Tuple[float, float] = (2.0, 1.0),
+    cam_speed: Tuple[float, float] = (0.5, 0.25),
+    seed: int = 0,
+) -> Tuple[List[np.ndarray], np.ndarray]:
     """A textured object moving over a moving textured background.
 
     Returns:
@@ -47,11 +50,12 @@ def moving_object_video(num_frames: int = 40,
     for k in range(num_frames):
         cx, cy = cam_speed[0] * k, cam_speed[1] * k
         shift = np.float32([[1, 0, cx - pad], [0, 1, cy - pad]])
-        frame = cv2.warpAffine(bg, shift, (w, h),
-                               borderMode=cv2.BORDER_REFLECT)
+        frame = cv2.warpAffine(
+            bg, shift, (w, h), borderMode=cv2.BORDER_REFLECT
+        )
         x = _bounce(x0 + obj_speed[0] * k, w - ow)
         y = _bounce(y0 + obj_speed[1] * k, h - oh)
-        frame[y:y + oh, x:x + ow] = obj
+        frame[y : y + oh, x : x + ow] = obj
         frames.append(frame)
         boxes.append((x, y, x + ow, y + oh))
     return frames, np.asarray(boxes, np.float64)
@@ -61,8 +65,9 @@ def write_video(path: str, frames: List[np.ndarray], fps: int = 25) -> None:
     """Write frames to an mp4 (mp4v) or avi (MJPG) file."""
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     h, w = frames[0].shape[:2]
-    fourcc = cv2.VideoWriter_fourcc(*('MJPG' if path.endswith('.avi')
-                                      else 'mp4v'))
+    fourcc = cv2.VideoWriter_fourcc(
+        *('MJPG' if path.endswith('.avi') else 'mp4v')
+    )
     out = cv2.VideoWriter(path, fourcc, fps, (w, h))
     if not out.isOpened():
         raise RuntimeError(f'cannot write {path}')
@@ -71,8 +76,12 @@ def write_video(path: str, frames: List[np.ndarray], fps: int = 25) -> None:
     out.release()
 
 
-def write_folder(folder: str, frames: List[np.ndarray],
-                 ext: str = '.png', gray: bool = False) -> None:
+def write_folder(
+    folder: str,
+    frames: List[np.ndarray],
+    ext: str = '.png',
+    gray: bool = False,
+) -> None:
     """Write frames as numbered images into ``folder``."""
     os.makedirs(folder, exist_ok=True)
     for k, f in enumerate(frames):

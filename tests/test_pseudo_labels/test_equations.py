@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Eq. 1-3 and the box helpers on hand-worked numbers."""
+
 import numpy as np
 import pytest
 
@@ -35,7 +36,8 @@ def test_transition_reward_triples_negative():
     # IoU 0; rho^2 = 400, c^2 = 900 + 100 -> r = -4.1 * 0.4 = -1.64, x3
     assert transition_reward(a, far)[0] == pytest.approx(-3 * 1.64)
     assert transition_reward(a, far, negative_factor=1)[0] == pytest.approx(
-        -1.64)
+        -1.64
+    )
     same = transition_reward(a, a[None])[0]
     assert same == pytest.approx(1.0)
 
@@ -58,14 +60,17 @@ def test_box_score_eq2_and_official_multipliers():
     s = box_score(40, 50, 60, 80, 200, 300, 0.5)
     assert s == pytest.approx(600 + 0.5 * 40 * 50)
     cfg = CandidateConfig()
-    assert score_component(40, 50, 60, 80, 200, 300, (0, 0),
-                           cfg) == pytest.approx(1600)
+    assert score_component(
+        40, 50, 60, 80, 200, 300, (0, 0), cfg
+    ) == pytest.approx(1600)
     # the distance peak inside the box doubles it
-    assert score_component(40, 50, 60, 80, 200, 300, (60, 80),
-                           cfg) == pytest.approx(3200)
+    assert score_component(
+        40, 50, 60, 80, 200, 300, (60, 80), cfg
+    ) == pytest.approx(3200)
     # 10 rows from the top: halved (border distance term then 10 * 50)
-    assert score_component(10, 50, 30, 80, 200, 300, (0, 0),
-                           cfg) == pytest.approx((600 + 0.5 * 10 * 50) / 2)
+    assert score_component(
+        10, 50, 30, 80, 200, 300, (0, 0), cfg
+    ) == pytest.approx((600 + 0.5 * 10 * 50) / 2)
     # near the top and wider than 0.7 w_c: dropped
     assert score_component(5, 10, 30, 260, 200, 300, (0, 0), cfg) is None
     # aspect ratio 7 > 6: dropped
@@ -124,8 +129,7 @@ def test_dp_single_node_and_new_path():
     assert dp_select_boxes([]) == []
     assert dp_select_boxes([_box(0, 0)]) == [(0, 0)]
     # two far-apart segments: the longer one is the answer
-    cands = [_box(0, 0) for _ in range(3)] + [_box(300, 300)
-                                              for _ in range(5)]
+    cands = [_box(0, 0) for _ in range(3)] + [_box(300, 300) for _ in range(5)]
     assert [n for n, _ in dp_select_boxes(cands)] == [3, 4, 5, 6, 7]
 
 

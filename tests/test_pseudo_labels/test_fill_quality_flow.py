@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Filling (spec §1.5), quality (Eq. 4, 5, 7) and flow helpers by hand."""
+
 import numpy as np
 import pytest
 
@@ -25,11 +26,10 @@ from mmusot.pseudo_labels import (
 def test_interpolation_correct_and_reversed():
     a, b = np.array([0, 0, 10, 10]), np.array([40, 0, 50, 10])
     # j = 1 of 0..4: correct is 1/4 of the way from a
-    np.testing.assert_allclose(interpolate_box(a, b, 0, 4, 1),
-                               [10, 0, 20, 10])
+    np.testing.assert_allclose(interpolate_box(a, b, 0, 4, 1), [10, 0, 20, 10])
     np.testing.assert_allclose(
-        interpolate_box(a, b, 0, 4, 1, reversed_official=True),
-        [30, 0, 40, 10])
+        interpolate_box(a, b, 0, 4, 1, reversed_official=True), [30, 0, 40, 10]
+    )
 
 
 def test_fill_boxes_ends_and_jitter_rule():
@@ -44,7 +44,8 @@ def test_fill_boxes_ends_and_jitter_rule():
     assert not np.all(out[:3] == out[3])
     # reruns with the same name are identical, other names differ
     np.testing.assert_array_equal(
-        out, fill_boxes(picked, boxes, 10, video_rng('v')))
+        out, fill_boxes(picked, boxes, 10, video_rng('v'))
+    )
     # small coordinates: exact copies, no jitter
     small = np.array([[10, 10, 40, 40], [20, 10, 50, 40]], np.float64)
     out2 = fill_boxes(picked, small, 10, video_rng('v'))
@@ -136,8 +137,10 @@ def test_backends_recover_a_shift(name):
     assert name in FLOW_BACKENDS
     rng = np.random.default_rng(0)
     import cv2
-    tex = cv2.GaussianBlur(rng.uniform(0, 255, (140, 180)).astype(np.uint8),
-                           (0, 0), 2)
+
+    tex = cv2.GaussianBlur(
+        rng.uniform(0, 255, (140, 180)).astype(np.uint8), (0, 0), 2
+    )
     a, b = tex[10:106, 10:138], tex[10:106, 7:135]  # content moves +3 in x
     flow = build_flow_backend(name)(a, b)
     assert flow.shape == (96, 128, 2)
@@ -150,7 +153,6 @@ def test_backends_recover_a_shift(name):
 
 def test_unit_ranges_lasot_windows():
     assert unit_ranges(100, (221, 200)) == [(0, 99)]
-    assert unit_ranges(500, (221, 200)) == [(0, 220), (200, 420),
-                                            (279, 499)]
+    assert unit_ranges(500, (221, 200)) == [(0, 220), (200, 420), (279, 499)]
     assert unit_ranges(421, (221, 200)) == [(0, 220), (200, 420)]
     assert unit_ranges(0, None) == []

@@ -4,6 +4,7 @@
 Each test is worked by hand and pins one rule of the official
 preprocessing that the implementation got wrong at first.
 """
+
 from types import SimpleNamespace
 
 import numpy as np

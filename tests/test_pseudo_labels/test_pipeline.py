@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """The whole pipeline on a synthetic video with a known box."""
+
 import glob
 import os
 from dataclasses import replace
@@ -23,11 +24,15 @@ def test_synthetic_video_pseudo_boxes(tmp_path):
     write_folder(str(tmp_path / 'in' / 'v'), frames)
     files = tuple(sorted(glob.glob(str(tmp_path / 'in' / 'v' / '*.png'))))
     out = str(tmp_path / 'out')
-    rec = process_video(VideoSource('v', str(tmp_path / 'in' / 'v'), files),
-                        out, PseudoLabelSettings())
+    rec = process_video(
+        VideoSource('v', str(tmp_path / 'in' / 'v'), files),
+        out,
+        PseudoLabelSettings(),
+    )
     assert rec['status'] == 'kept', rec
-    boxes = xywh_to_xyxy(read_boxes_xywh(os.path.join(out, rec['tracks'][0]
-                                                      ['ann_path'])))
+    boxes = xywh_to_xyxy(
+        read_boxes_xywh(os.path.join(out, rec['tracks'][0]['ann_path']))
+    )
     assert boxes.shape == (40, 4)
     iou = box_iou(boxes, gt)
     # A flow-mask box covers the object plus the ~T_f * speed = 8-9 px it
@@ -44,13 +49,21 @@ def test_windows_make_one_track_each(tmp_path):
     frames, _ = moving_object_video(num_frames=30, size_hw=(96, 128))
     write_folder(str(tmp_path / 'v'), frames)
     files = tuple(sorted(glob.glob(str(tmp_path / 'v' / '*.png'))))
-    s = replace(PseudoLabelSettings(), window=(16, 10), max_frame_gap=220,
-                work_size=(96, 128))
-    rec = process_video(VideoSource('v', str(tmp_path / 'v'), files),
-                        str(tmp_path / 'o'), s)
+    s = replace(
+        PseudoLabelSettings(),
+        window=(16, 10),
+        max_frame_gap=220,
+        work_size=(96, 128),
+    )
+    rec = process_video(
+        VideoSource('v', str(tmp_path / 'v'), files), str(tmp_path / 'o'), s
+    )
     tr = rec['tracks']
     assert [(t['start_frame_id'], t['end_frame_id']) for t in tr] == [
-        (1, 16), (11, 26), (15, 30)]
+        (1, 16),
+        (11, 26),
+        (15, 30),
+    ]
     for t in tr:
         if t['ann_path']:
             n = len(read_boxes_xywh(str(tmp_path / 'o' / t['ann_path'])))
@@ -62,6 +75,7 @@ def test_library_imports_no_torch_or_openmmlab():
     import subprocess
     import sys
     from pathlib import Path
+
     code = (
         'import sys\n'
         'BLOCK = ("torch", "mmengine", "mmtrack", "mmcv", "mmdet")\n'
@@ -72,8 +86,13 @@ def test_library_imports_no_torch_or_openmmlab():
         'sys.meta_path.insert(0, Block())\n'
         'import mmusot.pseudo_labels as P\n'
         'assert P.candidate_boxes and P.process_video\n'
-        'print("ok")\n')
+        'print("ok")\n'
+    )
     root = str(Path(__file__).resolve().parents[2])
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, env={'PYTHONPATH': root})
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        env={'PYTHONPATH': root},
+    )
     assert out.returncode == 0 and out.stdout.strip() == 'ok', out.stderr

@@ -14,14 +14,15 @@ from mmusot.utils.checkpoint_convert import (
     load_checkpoint_file,
     to_official_state_dict,
 )
-
 from tests.script_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
-KEY_LIST = REPO / '..' / 'shared' / 'docs' / 'parity' / \
-    'usot_official_keys.txt'
+KEY_LIST = (
+    REPO / '..' / 'shared' / 'docs' / 'parity' / 'usot_official_keys.txt'
+)
 needs_keys = pytest.mark.skipif(
-    not KEY_LIST.is_file(), reason='parity key list absent')
+    not KEY_LIST.is_file(), reason='parity key list absent'
+)
 
 
 def load_tool():
@@ -35,20 +36,25 @@ def official_state():
 def backbone_keys_with_shapes():
     """Official backbone keys (no prefix) and shapes."""
     prefix = 'features.features.'
-    return OrderedDict((k[len(prefix):], v.shape)
-                       for k, v in official_state().items()
-                       if k.startswith(prefix))
+    return OrderedDict(
+        (k[len(prefix) :], v.shape)
+        for k, v in official_state().items()
+        if k.startswith(prefix)
+    )
 
 
 def synthetic_resnet(moco: bool):
     """A ResNet-50 state dict as MoCo-v2 or torchvision lays it out."""
     state = OrderedDict()
     for i, (key, shape) in enumerate(backbone_keys_with_shapes().items()):
-        if key in ('layer2.0.downsample.0.weight',
-                   'layer3.0.downsample.0.weight'):
+        if key in (
+            'layer2.0.downsample.0.weight',
+            'layer3.0.downsample.0.weight',
+        ):
             shape = (*shape[:2], 1, 1)
-        state[key] = torch.full(shape, float(i + 1)) if len(shape) else \
-            torch.tensor(0)
+        state[key] = (
+            torch.full(shape, float(i + 1)) if len(shape) else torch.tensor(0)
+        )
     state['layer4.0.conv1.weight'] = torch.zeros(512, 1024, 1, 1)
     state['fc.weight'] = torch.zeros(1000 if not moco else 128, 2048)
     state['fc.bias'] = torch.zeros(1000 if not moco else 128)
@@ -70,8 +76,10 @@ def test_official_round_trip_every_key():
     converted, report = convert_checkpoint(dict(state_dict=state))
     assert report['layout'] == 'usot' and not report['leftover']
     assert len(converted) == len(state)
-    assert all(k.startswith(('backbone.', 'neck.convs.0.', 'head.'))
-               for k in converted)
+    assert all(
+        k.startswith(('backbone.', 'neck.convs.0.', 'head.'))
+        for k in converted
+    )
     assert 'head.cls_encode.matrix11_k.0.weight' in converted
     assert 'neck.convs.0.conv.weight' in converted
     assert 'neck.convs.0.bn.running_var' in converted
@@ -86,6 +94,7 @@ def test_official_round_trip_every_key():
 def test_official_state_loads_into_usot_without_missing_keys():
     pytest.importorskip('mmtrack')
     from tests.test_models.test_sot.utils import build_usot
+
     model = build_usot()
     converted, _ = convert_checkpoint(official_state())
     result = model.load_state_dict(converted, strict=False)
@@ -111,8 +120,10 @@ def test_backbone_conversion(moco):
     if moco:
         assert any('encoder_k.' in k for k in report['dropped'])
         assert 'module.queue' not in report['leftover']
-    for key in ('layer2.0.downsample.0.weight',
-                'layer3.0.downsample.0.weight'):
+    for key in (
+        'layer2.0.downsample.0.weight',
+        'layer3.0.downsample.0.weight',
+    ):
         kernel = converted['backbone.' + key]
         centre = kernel[:, :, 1, 1]
         assert torch.all(centre == centre.flatten()[0]) and centre.abs().sum()
@@ -122,6 +133,7 @@ def test_backbone_conversion(moco):
     if importlib.util.find_spec('mmtrack') is None:
         return
     from tests.test_models.test_sot.utils import build_usot
+
     model = build_usot()
     result = model.load_state_dict(converted, strict=False)
     assert result.unexpected_keys == []
@@ -145,8 +157,13 @@ def test_model_wrapper_and_module_prefix():
 
 def test_safe_load_and_trusted_fallback(tmp_path):
     path = tmp_path / 'odd.pth'
-    torch.save({'state_dict': {'connect_model.adjust': torch.ones(1)},
-                'args': argparse.Namespace(lr=1)}, path)
+    torch.save(
+        {
+            'state_dict': {'connect_model.adjust': torch.ones(1)},
+            'args': argparse.Namespace(lr=1),
+        },
+        path,
+    )
     with pytest.raises(CheckpointError, match='weights_only'):
         load_checkpoint_file(str(path))
     obj = load_checkpoint_file(str(path), trusted=True)
@@ -159,9 +176,15 @@ def test_cli(tmp_path, capsys):
     tool = load_tool()
     src = tmp_path / 'usot.pth'
     dst = tmp_path / 'out.pth'
-    torch.save({'state_dict': {'connect_model.adjust': torch.ones(1),
-                               'neck.downsample.1.bias': torch.zeros(2)}},
-               src)
+    torch.save(
+        {
+            'state_dict': {
+                'connect_model.adjust': torch.ones(1),
+                'neck.downsample.1.bias': torch.zeros(2),
+            }
+        },
+        src,
+    )
     assert tool.main([str(src), str(dst)]) == 0
     out = torch.load(dst, map_location='cpu', weights_only=True)
     assert set(out['state_dict']) == {'head.adjust', 'neck.convs.0.bn.bias'}
@@ -170,8 +193,15 @@ def test_cli(tmp_path, capsys):
     assert tool.main([str(tmp_path / 'nope.pth'), str(dst)]) == 1
     assert 'checkpoint not found' in capsys.readouterr().err
 
-    torch.save({'state_dict': {'connect_model.adjust': torch.ones(1),
-                               'extra.thing': torch.ones(1)}}, src)
+    torch.save(
+        {
+            'state_dict': {
+                'connect_model.adjust': torch.ones(1),
+                'extra.thing': torch.ones(1),
+            }
+        },
+        src,
+    )
     assert tool.main([str(src), str(dst)]) == 1
     assert 'extra.thing' in capsys.readouterr().err
     assert tool.main([str(src), str(dst), '--allow-leftover']) == 0

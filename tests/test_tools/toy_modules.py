@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """A tiny model and dataset for exercising tools/train.py quickly."""
+
 import torch
 from mmengine.model import BaseModel
 from mmtrack.registry import DATASETS, MODELS
@@ -19,7 +20,7 @@ class MMUSOTToyRegressor(BaseModel):
         out = self.linear(torch.stack(inputs))
         if mode == 'loss':
             target = torch.stack(data_samples)
-            return dict(loss=((out - target)**2).mean())
+            return dict(loss=((out - target) ** 2).mean())
         return out
 
 

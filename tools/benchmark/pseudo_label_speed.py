@@ -11,6 +11,7 @@ Example::
     python tools/benchmark/pseudo_label_speed.py ../shared/data/unlabeled \\
         --max-videos 10 --dis-preset medium fast --work-size 384 640
 """
+
 import argparse
 import os
 import shutil
@@ -21,13 +22,17 @@ from dataclasses import replace
 
 import cv2
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+_REPO = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+)
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from mmusot.pseudo_labels import (PseudoLabelSettings,  # noqa: E402
-                                  discover_sources, process_video)
+from mmusot.pseudo_labels import (  # noqa: E402
+    PseudoLabelSettings,
+    discover_sources,
+    process_video,
+)
 
 
 def main(argv=None) -> int:
@@ -37,22 +42,34 @@ def main(argv=None) -> int:
     parser.add_argument('--max-frames', type=int, default=None)
     parser.add_argument('--flow', default='dis')
     parser.add_argument('--dis-preset', nargs='+', default=['medium'])
-    parser.add_argument('--work-size', type=int, nargs='+',
-                        default=[384, 640],
-                        help='H W pairs, e.g. 384 640 192 320')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='cv2.setNumThreads (default: OpenCV default)')
+    parser.add_argument(
+        '--work-size',
+        type=int,
+        nargs='+',
+        default=[384, 640],
+        help='H W pairs, e.g. 384 640 192 320',
+    )
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='cv2.setNumThreads (default: OpenCV default)',
+    )
     args = parser.parse_args(argv)
     if args.threads is not None:
         cv2.setNumThreads(args.threads)
-    sources = discover_sources(args.input)[:args.max_videos]
+    sources = discover_sources(args.input)[: args.max_videos]
     sizes = list(zip(args.work_size[::2], args.work_size[1::2]))
     print(f'{len(sources)} videos, cv2 threads {cv2.getNumThreads()}')
-    for preset in (args.dis_preset if args.flow == 'dis' else [None]):
+    for preset in args.dis_preset if args.flow == 'dis' else [None]:
         for size in sizes:
-            s = replace(PseudoLabelSettings(), flow=args.flow,
-                        flow_kwargs=dict(preset=preset) if preset else {},
-                        work_size=size, max_frames=args.max_frames)
+            s = replace(
+                PseudoLabelSettings(),
+                flow=args.flow,
+                flow_kwargs=dict(preset=preset) if preset else {},
+                work_size=size,
+                max_frames=args.max_frames,
+            )
             out = tempfile.mkdtemp(prefix='pl_speed_')
             frames, t0 = 0, time.perf_counter()
             try:
@@ -61,9 +78,11 @@ def main(argv=None) -> int:
             finally:
                 shutil.rmtree(out, ignore_errors=True)
             dt = time.perf_counter() - t0
-            print(f'flow={args.flow} preset={preset} work={size[0]}x'
-                  f'{size[1]}: {frames} frames in {dt:.1f} s = '
-                  f'{frames / dt:.1f} frames/s per worker')
+            print(
+                f'flow={args.flow} preset={preset} work={size[0]}x'
+                f'{size[1]}: {frames} frames in {dt:.1f} s = '
+                f'{frames / dt:.1f} frames/s per worker'
+            )
     return 0
 
 

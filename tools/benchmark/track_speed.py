@@ -16,6 +16,7 @@ Examples::
 Targets (a benchmark, not a test): on CPU USOT at >= 1.5x the fps of
 SiamRPN++; on an H100 >= 200 fps.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -29,8 +30,10 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 USOT_CONFIG = osp.join(REPO, 'configs', 'usot', '_base_', 'usot_r50.py')
-SIAMRPN_CONFIG = ('sot/siamese_rpn/siamese-rpn_r50_8xb28-20e_imagenetvid-'
-                  'imagenetdet-coco_base.py')
+SIAMRPN_CONFIG = (
+    'sot/siamese_rpn/siamese-rpn_r50_8xb28-20e_imagenetvid-'
+    'imagenetdet-coco_base.py'
+)
 SOT_EVAL = osp.join(osp.dirname(REPO), 'shared', 'data', 'sot_eval')
 
 
@@ -42,35 +45,63 @@ def parse_args() -> argparse.Namespace:
         help='a sequence folder name under shared/data/sot_eval, a path to '
         'an OTB-style sequence, or "synthetic" (640x480 frames with a '
         'moving textured square). Defaults to "book" (640x480) when '
-        'present, else synthetic.')
-    parser.add_argument('--frames', type=int, default=60,
-                        help='frames per run, init frame included')
-    parser.add_argument('--warmup', type=int, default=5,
-                        help='tracked frames not timed after init')
-    parser.add_argument('--device', default=None,
-                        help='cpu, cuda, cuda:1 ... (default: cuda if '
-                        'available)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads (default: torch default)')
-    parser.add_argument('--precisions', nargs='+', default=['fp32', 'amp'],
-                        choices=['fp32', 'amp'])
-    parser.add_argument('--trackers', nargs='+',
-                        default=['usot', 'siamrpn'],
-                        choices=['usot', 'siamrpn'])
+        'present, else synthetic.',
+    )
+    parser.add_argument(
+        '--frames',
+        type=int,
+        default=60,
+        help='frames per run, init frame included',
+    )
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=5,
+        help='tracked frames not timed after init',
+    )
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='cpu, cuda, cuda:1 ... (default: cuda if available)',
+    )
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch default)',
+    )
+    parser.add_argument(
+        '--precisions',
+        nargs='+',
+        default=['fp32', 'amp'],
+        choices=['fp32', 'amp'],
+    )
+    parser.add_argument(
+        '--trackers',
+        nargs='+',
+        default=['usot', 'siamrpn'],
+        choices=['usot', 'siamrpn'],
+    )
     return parser.parse_args()
 
 
-def load_frames(source: str,
-                num: int) -> Tuple[List[np.ndarray], List[float], str]:
+def load_frames(
+    source: str, num: int
+) -> Tuple[List[np.ndarray], List[float], str]:
     """Frames (HWC uint8 BGR), the first box (xyxy) and the source name."""
     seq_dir = source if osp.isdir(source) else osp.join(SOT_EVAL, source)
     if source != 'synthetic' and osp.isdir(seq_dir):
         names = sorted(os.listdir(osp.join(seq_dir, 'img')))[:num]
         frames = [cv2.imread(osp.join(seq_dir, 'img', n)) for n in names]
         with open(osp.join(seq_dir, 'groundtruth_rect.txt')) as f:
-            x, y, w, h = (float(v) for v in
-                          f.readline().replace('\t', ',').replace(
-                              ' ', ',').split(',') if v)
+            x, y, w, h = (
+                float(v)
+                for v in f.readline()
+                .replace('\t', ',')
+                .replace(' ', ',')
+                .split(',')
+                if v
+            )
         return frames, [x, y, x + w, y + h], osp.basename(seq_dir)
     rng = np.random.default_rng(0)
     base = rng.integers(0, 80, (480, 640, 3), dtype=np.uint8)
@@ -79,13 +110,14 @@ def load_frames(source: str,
     for t in range(num):
         frame = base.copy()
         x, y = 200 + 3 * t % 300, 150 + 2 * t % 200
-        frame[y:y + 60, x:x + 60] = texture
+        frame[y : y + 60, x : x + 60] = texture
         frames.append(frame)
     return frames, [200.0, 150.0, 260.0, 210.0], 'synthetic'
 
 
 def mmtrack_config_dir() -> str:
     import mmtrack
+
     return osp.join(osp.dirname(mmtrack.__file__), '.mim', 'configs')
 
 
@@ -94,8 +126,10 @@ def build_models(names: List[str]) -> Dict[str, torch.nn.Module]:
     from mmengine.config import Config
     from mmtrack.registry import MODELS
     from mmtrack.utils import register_all_modules
+
     register_all_modules(init_default_scope=True)
     import mmusot  # noqa: F401  (registers USOT)
+
     models = {}
     if 'usot' in names:
         cfg = Config.fromfile(USOT_CONFIG)
@@ -110,22 +144,28 @@ def build_models(names: List[str]) -> Dict[str, torch.nn.Module]:
     return models
 
 
-def make_sample(frame_id: int, box: List[float], hw: Tuple[int, int],
-                device: torch.device):
+def make_sample(
+    frame_id: int, box: List[float], hw: Tuple[int, int], device: torch.device
+):
     from mmengine.structures import InstanceData
     from mmtrack.structures import TrackDataSample
+
     sample = TrackDataSample()
     sample.gt_instances = InstanceData(
-        bboxes=torch.tensor([box], dtype=torch.float32, device=device))
-    sample.set_metainfo(
-        dict(frame_id=frame_id, img_shape=hw, ori_shape=hw))
+        bboxes=torch.tensor([box], dtype=torch.float32, device=device)
+    )
+    sample.set_metainfo(dict(frame_id=frame_id, img_shape=hw, ori_shape=hw))
     return sample
 
 
-def time_trackers(models: Dict[str, torch.nn.Module],
-                  frames: List[torch.Tensor], box: List[float],
-                  device: torch.device, warmup: int,
-                  autocast: Optional[torch.dtype]) -> Dict[str, object]:
+def time_trackers(
+    models: Dict[str, torch.nn.Module],
+    frames: List[torch.Tensor],
+    box: List[float],
+    device: torch.device,
+    warmup: int,
+    autocast: Optional[torch.dtype],
+) -> Dict[str, object]:
     """Per-frame seconds of each model's ``predict`` after init/warm-up.
 
     The trackers take turns frame by frame, so a shared, busy machine
@@ -134,12 +174,18 @@ def time_trackers(models: Dict[str, torch.nn.Module],
     """
     hw = tuple(frames[0].shape[-2:])
     samples = [make_sample(i, box, hw, device) for i in range(len(frames))]
-    sync: Callable[[], None] = torch.cuda.synchronize \
-        if device.type == 'cuda' else (lambda: None)
+    sync: Callable[[], None] = (
+        torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
+    )
     times: Dict[str, object] = {name: [] for name in models}
-    with torch.inference_mode(), torch.autocast(
-            device.type, dtype=autocast or torch.float32,
-            enabled=autocast is not None):
+    with (
+        torch.inference_mode(),
+        torch.autocast(
+            device.type,
+            dtype=autocast or torch.float32,
+            enabled=autocast is not None,
+        ),
+    ):
         for i, (frame, sample) in enumerate(zip(frames, samples)):
             for name, model in models.items():
                 if isinstance(times[name], str):
@@ -159,8 +205,12 @@ def time_trackers(models: Dict[str, torch.nn.Module],
     return times
 
 
-def calibrate_batchnorm(model: torch.nn.Module, frames: List[torch.Tensor],
-                        box: List[float], device: torch.device) -> None:
+def calibrate_batchnorm(
+    model: torch.nn.Module,
+    frames: List[torch.Tensor],
+    box: List[float],
+    device: torch.device,
+) -> None:
     """Give random-weight BN layers running statistics of real inputs.
 
     With random convolutions and the default running statistics (mean 0,
@@ -169,8 +219,11 @@ def calibrate_batchnorm(model: torch.nn.Module, frames: List[torch.Tensor],
     training mode, with cumulative BN averaging, fix the statistics; the
     timed runs are in eval mode.
     """
-    bns = [m for m in model.modules()
-           if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    bns = [
+        m
+        for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None
@@ -186,8 +239,9 @@ def main() -> None:
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(args.device or (
-        'cuda' if torch.cuda.is_available() else 'cpu'))
+    device = torch.device(
+        args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    )
     frames_np, box, source = load_frames(args.source, args.frames)
     frames = [
         torch.from_numpy(f).permute(2, 0, 1).float()[None, None].to(device)
@@ -203,46 +257,64 @@ def main() -> None:
     if usot is not None:
         params = sum(p.numel() for p in usot.parameters())
         print(f'USOT parameters: {params / 1e6:.2f} M ({params:,})')
-    print(f'device: {device}'
-          + (f' ({torch.cuda.get_device_name(device)})'
-             if device.type == 'cuda' else
-             f' ({torch.get_num_threads()} threads)')
-          + f'; frames: {len(frames)} of '
-          f'{frames_np[0].shape[1]}x{frames_np[0].shape[0]} '
-          f'({source}), warm-up {args.warmup}')
+    print(
+        f'device: {device}'
+        + (
+            f' ({torch.cuda.get_device_name(device)})'
+            if device.type == 'cuda'
+            else f' ({torch.get_num_threads()} threads)'
+        )
+        + f'; frames: {len(frames)} of '
+        f'{frames_np[0].shape[1]}x{frames_np[0].shape[0]} '
+        f'({source}), warm-up {args.warmup}'
+    )
 
     rows = []
     for precision in args.precisions:
         autocast = None if precision == 'fp32' else amp_dtype
-        label = 'fp32' if autocast is None else \
-            f'amp ({str(amp_dtype).replace("torch.", "")})'
-        times = time_trackers(models, frames, box, device, args.warmup,
-                              autocast)
+        label = (
+            'fp32'
+            if autocast is None
+            else f'amp ({str(amp_dtype).replace("torch.", "")})'
+        )
+        times = time_trackers(
+            models, frames, box, device, args.warmup, autocast
+        )
         for name, samples in times.items():
             if isinstance(samples, str) or not samples:
-                rows.append((name, label, None, str(samples or 'no frame')
-                             [:90]))
+                rows.append(
+                    (name, label, None, str(samples or 'no frame')[:90])
+                )
                 continue
-            rows.append((name, label, statistics.median(samples),
-                         f'{len(samples)} frames, min '
-                         f'{min(samples) * 1e3:.1f} ms'))
+            rows.append(
+                (
+                    name,
+                    label,
+                    statistics.median(samples),
+                    f'{len(samples)} frames, min {min(samples) * 1e3:.1f} ms',
+                )
+            )
 
     print()
-    header = f'{"tracker":<10} {"precision":<16} {"median ms":>10} ' \
+    header = (
+        f'{"tracker":<10} {"precision":<16} {"median ms":>10} '
         f'{"fps":>8} {"vs SiamRPN++":>13}  note'
+    )
     print(header)
     print('-' * len(header))
-    reference = {label: m for n, label, m, _ in rows
-                 if n == 'SiamRPN++' and m}
+    reference = {label: m for n, label, m, _ in rows if n == 'SiamRPN++' and m}
     for name, label, median, note in rows:
         if median is None:
-            print(f'{name:<10} {label:<16} {"-":>10} {"-":>8} {"-":>13}  '
-                  f'{note}')
+            print(
+                f'{name:<10} {label:<16} {"-":>10} {"-":>8} {"-":>13}  {note}'
+            )
             continue
         ratio = reference.get(label)
         ratio = f'{ratio / median:.2f}x' if ratio else '-'
-        print(f'{name:<10} {label:<16} {median * 1e3:>10.1f} '
-              f'{1.0 / median:>8.2f} {ratio:>13}  {note}')
+        print(
+            f'{name:<10} {label:<16} {median * 1e3:>10.1f} '
+            f'{1.0 / median:>8.2f} {ratio:>13}  {note}'
+        )
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ then tracks a textured square moving across a few synthetic frames.
 
     python tools/demo/smoke_demo.py
 """
+
 import argparse
 import time
 import warnings
@@ -15,8 +16,10 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-SIAMRPN_CONFIG = ('mmtrack::sot/siamese_rpn/siamese-rpn_r50_8xb28-20e_'
-                  'imagenetvid-imagenetdet-coco_test-lasot.py')
+SIAMRPN_CONFIG = (
+    'mmtrack::sot/siamese_rpn/siamese-rpn_r50_8xb28-20e_'
+    'imagenetvid-imagenetdet-coco_test-lasot.py'
+)
 
 
 def build_siamrpn(device: str = 'cpu') -> torch.nn.Module:
@@ -24,6 +27,7 @@ def build_siamrpn(device: str = 'cpu') -> torch.nn.Module:
     from mmengine.hub import get_config
     from mmtrack.registry import MODELS
     from mmtrack.utils import register_all_modules
+
     register_all_modules(init_default_scope=True)
     cfg = get_config(SIAMRPN_CONFIG)  # resolves mmtrack:: in the wheel
     cfg.model.backbone.init_cfg = None
@@ -32,10 +36,12 @@ def build_siamrpn(device: str = 'cpu') -> torch.nn.Module:
     return model.to(device)
 
 
-def moving_square_frames(num_frames: int = 4,
-                         size: tuple = (240, 320),
-                         box_size: int = 48,
-                         step: int = 6) -> tuple:
+def moving_square_frames(
+    num_frames: int = 4,
+    size: tuple = (240, 320),
+    box_size: int = 48,
+    step: int = 6,
+) -> tuple:
     """Frames (H, W, 3) uint8 BGR with a checkered square moving right.
 
     Returns:
@@ -50,7 +56,7 @@ def moving_square_frames(num_frames: int = 4,
     for i in range(num_frames):
         frame = background.copy()
         x1, y1 = 60 + i * step, 90
-        frame[y1:y1 + box_size, x1:x1 + box_size] = pattern[..., None]
+        frame[y1 : y1 + box_size, x1 : x1 + box_size] = pattern[..., None]
         frames.append(frame)
         boxes.append([x1, y1, x1 + box_size, y1 + box_size])
     return frames, boxes
@@ -60,22 +66,28 @@ def siamrpn_loss_step(model: torch.nn.Module) -> Dict[str, float]:
     """One loss + backward on a batch of 2 template/search pairs."""
     from mmengine.structures import InstanceData
     from mmtrack.structures import TrackDataSample
+
     device = next(model.parameters()).device
     batch = 2
     inputs = dict(
-        img=torch.randint(0, 255, (batch, 1, 3, 127, 127),
-                          device=device).float(),
-        search_img=torch.randint(0, 255, (batch, 1, 3, 255, 255),
-                                 device=device).float())
+        img=torch.randint(
+            0, 255, (batch, 1, 3, 127, 127), device=device
+        ).float(),
+        search_img=torch.randint(
+            0, 255, (batch, 1, 3, 255, 255), device=device
+        ).float(),
+    )
     data_samples = []
     for i in range(batch):
         sample = TrackDataSample()
         sample.gt_instances = InstanceData(
-            bboxes=torch.tensor([[32., 32., 96., 96.]], device=device),
-            labels=torch.tensor([1], device=device))
+            bboxes=torch.tensor([[32.0, 32.0, 96.0, 96.0]], device=device),
+            labels=torch.tensor([1], device=device),
+        )
         sample.search_gt_instances = InstanceData(
-            bboxes=torch.tensor([[100., 90., 170., 160.]], device=device),
-            labels=torch.tensor([1 - i], device=device))  # pos and neg pair
+            bboxes=torch.tensor([[100.0, 90.0, 170.0, 160.0]], device=device),
+            labels=torch.tensor([1 - i], device=device),
+        )  # pos and neg pair
         data_samples.append(sample)
     model.train()
     losses = model(inputs, data_samples, mode='loss')
@@ -84,11 +96,13 @@ def siamrpn_loss_step(model: torch.nn.Module) -> Dict[str, float]:
     return {k: v.item() for k, v in losses.items()}
 
 
-def siamrpn_track(model: torch.nn.Module, frames: List[np.ndarray],
-                  init_box: List[float]) -> List[List[float]]:
+def siamrpn_track(
+    model: torch.nn.Module, frames: List[np.ndarray], init_box: List[float]
+) -> List[List[float]]:
     """Track with SiamRPN++ in OPE mode; returns xyxy boxes per frame."""
     from mmengine.structures import InstanceData
     from mmtrack.structures import TrackDataSample
+
     device = next(model.parameters()).device
     model.eval()
     boxes = []
@@ -99,15 +113,18 @@ def siamrpn_track(model: torch.nn.Module, frames: List[np.ndarray],
                 metainfo=dict(
                     frame_id=frame_id,
                     ori_shape=frame.shape[:2],
-                    img_shape=frame.shape[:2]))
+                    img_shape=frame.shape[:2],
+                )
+            )
             sample.gt_instances = InstanceData(
-                bboxes=torch.tensor([init_box], dtype=torch.float32,
-                                    device=device))
+                bboxes=torch.tensor(
+                    [init_box], dtype=torch.float32, device=device
+                )
+            )
             result = model(
-                dict(img=img[None, None].to(device)), [sample],
-                mode='predict')
-            boxes.append(
-                result[0].pred_track_instances.bboxes[0].tolist())
+                dict(img=img[None, None].to(device)), [sample], mode='predict'
+            )
+            boxes.append(result[0].pred_track_instances.bboxes[0].tolist())
     return boxes
 
 
@@ -121,19 +138,25 @@ def main(argv: Optional[List[str]] = None) -> dict:
     torch.manual_seed(0)
     start = time.perf_counter()
     model = build_siamrpn(args.device)
-    print(f'built SiamRPN++ from {SIAMRPN_CONFIG} '
-          f'({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M '
-          'parameters, random weights)')
+    print(
+        f'built SiamRPN++ from {SIAMRPN_CONFIG} '
+        f'({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M '
+        'parameters, random weights)'
+    )
     losses = siamrpn_loss_step(model)
-    print('training step: ' +
-          ', '.join(f'{k}={v:.4f}' for k, v in losses.items()))
+    print(
+        'training step: '
+        + ', '.join(f'{k}={v:.4f}' for k, v in losses.items())
+    )
     frames, truth = moving_square_frames(args.frames)
     boxes = siamrpn_track(model, frames, truth[0])
     for i, box in enumerate(boxes):
         print(f'frame {i}: box {[round(v, 1) for v in box]}')
-    print(f'smoke demo finished in {time.perf_counter() - start:.1f} s: '
-          'the stack works (weights are random, so the boxes are not '
-          'meaningful).')
+    print(
+        f'smoke demo finished in {time.perf_counter() - start:.1f} s: '
+        'the stack works (weights are random, so the boxes are not '
+        'meaningful).'
+    )
     return dict(losses=losses, boxes=boxes)
 
 

@@ -19,7 +19,7 @@ model = dict(
         num_stages=3,
         strides=(1, 2, 1),
         dilations=(1, 1, 2),
-        out_indices=(2, ),
+        out_indices=(2,),
         # Freezing is by requires_grad (frozen_modules / hooks), so that
         # mmdet's train() does not re-freeze or put BN in eval mode.
         frozen_stages=-1,
@@ -27,7 +27,8 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         # Pretrained weights: tools/convert_usot_checkpoint.py output, e.g.
         # dict(type='Pretrained', checkpoint=..., prefix='backbone.').
-        init_cfg=None),
+        init_cfg=None,
+    ),
     neck=dict(
         type='mmdet.ChannelMapper',
         in_channels=[1024],
@@ -36,7 +37,8 @@ model = dict(
         norm_cfg=dict(type='BN'),
         act_cfg=None,
         # PyTorch default init, as the official AdjustLayer.
-        init_cfg=None),
+        init_cfg=None,
+    ),
     head=dict(
         type='USOTHead',
         in_channels=256,
@@ -54,12 +56,14 @@ model = dict(
         # Set per epoch by a hook in the cycle-memory stage.
         lambda1=0.3,
         lambda_total=0.9,
-        cls_ratio=0.6),
+        cls_ratio=0.6,
+    ),
     # 'train': frozen backbone BN still in train mode (official, quirk 5);
     # 'eval': mmdet-style eval mode for frozen BN layers.
     frozen_bn_mode='train',
     train_cfg=dict(
-        exemplar_size=exemplar_size, search_size=search_size, num_memory=4),
+        exemplar_size=exemplar_size, search_size=search_size, num_memory=4
+    ),
     # Inference settings (usot_spec.md §6.1), read by USOTTrackingMixin.
     test_cfg=dict(
         test_mode='OPE',
@@ -81,4 +85,6 @@ model = dict(
         min_size=10.0,
         # Run each distinct memory kernel once, weighted by its count in
         # the fusion softmax: same response, less work. False: full queue.
-        dedupe_memory=True))
+        dedupe_memory=True,
+    ),
+)

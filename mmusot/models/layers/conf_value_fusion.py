@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Confidence-value memory fusion (paper Eq. 8, usot_spec.md §3.6)."""
+
 from typing import Optional, Tuple
 
 import torch
@@ -19,7 +20,9 @@ def _conv_bn_relu(channels: int) -> nn.Sequential:
     """3×3 conv (padding 1, with bias) + BN + ReLU, channels → channels."""
     return nn.Sequential(
         nn.Conv2d(channels, channels, 3, padding=1, bias=True),
-        nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+    )
 
 
 @_register
@@ -42,17 +45,19 @@ class ConfidenceValueFusion(nn.Module):
             logits. Defaults to (-6.0, 4.0), the official values.
     """
 
-    def __init__(self,
-                 channels: int = 256,
-                 conf_range: Tuple[float, float] = (-6.0, 4.0)) -> None:
+    def __init__(
+        self,
+        channels: int = 256,
+        conf_range: Tuple[float, float] = (-6.0, 4.0),
+    ) -> None:
         super().__init__()
         self.conf_gen = _conv_bn_relu(channels)
         self.value_gen = _conv_bn_relu(channels)
         self.conf_range = (float(conf_range[0]), float(conf_range[1]))
 
-    def forward(self,
-                corr: Tensor,
-                kernel_counts: Optional[Tensor] = None) -> Tensor:
+    def forward(
+        self, corr: Tensor, kernel_counts: Optional[Tensor] = None
+    ) -> Tensor:
         """Fuse the memory correlation maps.
 
         With ``kernel_counts``, map u stands for ``count_u`` identical
@@ -73,8 +78,10 @@ class ConfidenceValueFusion(nn.Module):
             Tensor: of shape (N, C, H, W), the fused correlation map.
         """
         if corr.dim() != 5:
-            raise ValueError('corr must be of shape (N, M, C, H, W), got '
-                             f'{tuple(corr.shape)}')
+            raise ValueError(
+                'corr must be of shape (N, M, C, H, W), got '
+                f'{tuple(corr.shape)}'
+            )
         num, mem = corr.shape[:2]
         flat = corr.reshape(num * mem, *corr.shape[2:])
         conf = self.conf_gen(flat).clamp(*self.conf_range)
@@ -84,15 +91,19 @@ class ConfidenceValueFusion(nn.Module):
         if kernel_counts is None:
             weights = torch.softmax(conf, dim=1)
         else:
-            if kernel_counts.shape not in ((mem, ), (num, mem)):
+            if kernel_counts.shape not in ((mem,), (num, mem)):
                 raise ValueError(
                     f'kernel_counts must be of shape ({mem},) or ({num}, '
-                    f'{mem}), got {tuple(kernel_counts.shape)}')
+                    f'{mem}), got {tuple(kernel_counts.shape)}'
+                )
             # float32 (or float64) logits: log(k) keeps its precision even
             # when conf is half/bf16 under autocast.
-            log_counts = torch.log(kernel_counts.to(
-                device=conf.device,
-                dtype=torch.promote_types(conf.dtype, torch.float32)))
+            log_counts = torch.log(
+                kernel_counts.to(
+                    device=conf.device,
+                    dtype=torch.promote_types(conf.dtype, torch.float32),
+                )
+            )
             log_counts = log_counts.reshape(-1, mem, 1, 1, 1)
             weights = torch.softmax(conf + log_counts, dim=1).to(value.dtype)
         return (weights * value).sum(dim=1)

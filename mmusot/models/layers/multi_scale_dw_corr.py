@@ -8,6 +8,7 @@ weights. The module and parameter names (``matrix11_k``, ``matrix12_s``,
 ``weight``) follow the official checkpoints so that they load after a
 prefix rename.
 """
+
 from typing import Dict, Tuple
 
 import torch
@@ -21,6 +22,7 @@ except ImportError:  # pragma: no cover
 
 def _register(cls: type) -> type:
     return MODELS.register_module()(cls) if MODELS is not None else cls
+
 
 # Branch name -> (dilation_h, dilation_w). "12" dilates the height by 2.
 BRANCH_DILATIONS: Dict[str, Tuple[int, int]] = {
@@ -44,13 +46,16 @@ def depthwise_xcorr(search: Tensor, kernel: Tensor) -> Tensor:
         Tensor: of shape (N, C, H - h + 1, W - w + 1).
     """
     if search.shape[:2] != kernel.shape[:2]:
-        raise ValueError('search and kernel must agree in (N, C), got '
-                         f'{tuple(search.shape)} and {tuple(kernel.shape)}')
+        raise ValueError(
+            'search and kernel must agree in (N, C), got '
+            f'{tuple(search.shape)} and {tuple(kernel.shape)}'
+        )
     num, channels = search.shape[:2]
     out = nn.functional.conv2d(
         search.reshape(1, num * channels, *search.shape[2:]),
         kernel.reshape(num * channels, 1, *kernel.shape[2:]),
-        groups=num * channels)
+        groups=num * channels,
+    )
     return out.reshape(num, channels, *out.shape[2:])
 
 
@@ -58,8 +63,11 @@ def _encoder(channels: int, dilation: Tuple[int, int]) -> nn.Sequential:
     """3×3 conv (no padding, no bias) + BN + ReLU with the given dilation."""
     return nn.Sequential(
         nn.Conv2d(
-            channels, channels, 3, padding=0, dilation=dilation, bias=False),
-        nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+            channels, channels, 3, padding=0, dilation=dilation, bias=False
+        ),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+    )
 
 
 @_register
@@ -92,7 +100,8 @@ class MultiScaleEncoder(nn.Module):
         """
         return tuple(
             getattr(self, f'matrix{name}_k')(kernel)
-            for name in BRANCH_DILATIONS)
+            for name in BRANCH_DILATIONS
+        )
 
     def encode_search(self, search: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Encode search features.
@@ -106,7 +115,8 @@ class MultiScaleEncoder(nn.Module):
         """
         return tuple(
             getattr(self, f'matrix{name}_s')(search)
-            for name in BRANCH_DILATIONS)
+            for name in BRANCH_DILATIONS
+        )
 
 
 @_register
@@ -124,8 +134,9 @@ class MultiScaleDWFusion(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(num_branches))
 
-    def forward(self, search_encs: Tuple[Tensor, ...],
-                kernel_encs: Tuple[Tensor, ...]) -> Tensor:
+    def forward(
+        self, search_encs: Tuple[Tensor, ...], kernel_encs: Tuple[Tensor, ...]
+    ) -> Tensor:
         """Correlate and fuse.
 
         Args:
@@ -139,9 +150,12 @@ class MultiScaleDWFusion(nn.Module):
             Tensor: of shape (N, C, S, S), e.g. S = 25 for a 31-cell search.
         """
         if len(search_encs) != self.weight.numel() or len(kernel_encs) != (
-                self.weight.numel()):
-            raise ValueError(f'expected {self.weight.numel()} branches, got '
-                             f'{len(search_encs)} and {len(kernel_encs)}')
+            self.weight.numel()
+        ):
+            raise ValueError(
+                f'expected {self.weight.numel()} branches, got '
+                f'{len(search_encs)} and {len(kernel_encs)}'
+            )
         weights = torch.softmax(self.weight, dim=0)
         fused = None
         for i, (search, kernel) in enumerate(zip(search_encs, kernel_encs)):

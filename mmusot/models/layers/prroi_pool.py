@@ -14,6 +14,7 @@ The bilinear surface of a map ``f`` (zero outside its lattice) is
 per axis into ``K(j) = H(b - j) - H(a - j)`` with ``H`` the antiderivative
 of ``k`` clamped to [-1, 1], so a bin average is ``Ky @ f @ Kx^T / area``.
 """
+
 from typing import Sequence, Tuple, Union
 
 import torch
@@ -31,8 +32,9 @@ def _hat_antiderivative(u: Tensor) -> Tensor:
     return u - u * u.abs() / 2
 
 
-def _axis_weights(start: Tensor, bin_size: Tensor, num_bins: int,
-                  length: int) -> Tensor:
+def _axis_weights(
+    start: Tensor, bin_size: Tensor, num_bins: int, length: int
+) -> Tensor:
     """Per-bin integrals of the hat functions along one axis.
 
     Args:
@@ -53,10 +55,12 @@ def _axis_weights(start: Tensor, bin_size: Tensor, num_bins: int,
     return cum[:, 1:] - cum[:, :-1]
 
 
-def prroi_pool2d(features: Tensor,
-                 rois: Tensor,
-                 output_size: Union[int, Sequence[int]],
-                 spatial_scale: float = 1.0) -> Tensor:
+def prroi_pool2d(
+    features: Tensor,
+    rois: Tensor,
+    output_size: Union[int, Sequence[int]],
+    spatial_scale: float = 1.0,
+) -> Tensor:
     """Precise RoI pooling of ``features`` inside ``rois``.
 
     Args:
@@ -75,8 +79,10 @@ def prroi_pool2d(features: Tensor,
         pools to zeros.
     """
     if features.dim() != 4:
-        raise ValueError('features must be of shape (N, C, H, W), got '
-                         f'{tuple(features.shape)}')
+        raise ValueError(
+            'features must be of shape (N, C, H, W), got '
+            f'{tuple(features.shape)}'
+        )
     if isinstance(output_size, int):
         out_h = out_w = output_size
     else:
@@ -84,21 +90,26 @@ def prroi_pool2d(features: Tensor,
     if out_h <= 0 or out_w <= 0:
         raise ValueError(f'output_size must be positive, got {output_size}')
     if rois.dim() != 2 or rois.shape[1] not in (4, 5):
-        raise ValueError('rois must be of shape (K, 5) or (N, 4), got '
-                         f'{tuple(rois.shape)}')
+        raise ValueError(
+            f'rois must be of shape (K, 5) or (N, 4), got {tuple(rois.shape)}'
+        )
     if rois.shape[1] == 4:
         if rois.shape[0] != features.shape[0]:
-            raise ValueError('rois of shape (N, 4) need one RoI per image: '
-                             f'{rois.shape[0]} RoIs for '
-                             f'{features.shape[0]} images')
+            raise ValueError(
+                'rois of shape (N, 4) need one RoI per image: '
+                f'{rois.shape[0]} RoIs for '
+                f'{features.shape[0]} images'
+            )
         feats = features
         boxes = rois
     else:
         index = rois[:, 0].long()
-        if index.numel() and (index.min() < 0
-                              or index.max() >= features.shape[0]):
-            raise ValueError('RoI batch indices out of range [0, '
-                             f'{features.shape[0]})')
+        if index.numel() and (
+            index.min() < 0 or index.max() >= features.shape[0]
+        ):
+            raise ValueError(
+                f'RoI batch indices out of range [0, {features.shape[0]})'
+            )
         feats = features[index]
         boxes = rois[:, 1:]
     boxes = boxes.to(features.dtype) * spatial_scale
@@ -112,11 +123,10 @@ def prroi_pool2d(features: Tensor,
     # contract W, then H.
     num, channels = feats.shape[:2]
     pooled = torch.bmm(
-        feats.reshape(num, channels * height, width),
-        weight_x.transpose(1, 2))  # (K, C*H, Q)
+        feats.reshape(num, channels * height, width), weight_x.transpose(1, 2)
+    )  # (K, C*H, Q)
     pooled = pooled.view(num, channels, height, out_w).transpose(1, 2)
-    pooled = torch.bmm(weight_y, pooled.reshape(num, height,
-                                                channels * out_w))
+    pooled = torch.bmm(weight_y, pooled.reshape(num, height, channels * out_w))
     pooled = pooled.view(num, out_h, channels, out_w).transpose(1, 2)
     area = bin_w * bin_h
     valid = area > 0
@@ -141,18 +151,23 @@ class PrRoIPool2d(nn.Module):
             Defaults to 1.0.
     """
 
-    def __init__(self,
-                 output_size: Union[int, Tuple[int, int]],
-                 spatial_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        output_size: Union[int, Tuple[int, int]],
+        spatial_scale: float = 1.0,
+    ) -> None:
         super().__init__()
         self.output_size = output_size
         self.spatial_scale = float(spatial_scale)
 
     def forward(self, features: Tensor, rois: Tensor) -> Tensor:
         """Pool ``features`` (N, C, H, W) in ``rois`` (K, 5) or (N, 4)."""
-        return prroi_pool2d(features, rois, self.output_size,
-                            self.spatial_scale)
+        return prroi_pool2d(
+            features, rois, self.output_size, self.spatial_scale
+        )
 
     def extra_repr(self) -> str:
-        return (f'output_size={self.output_size}, '
-                f'spatial_scale={self.spatial_scale}')
+        return (
+            f'output_size={self.output_size}, '
+            f'spatial_scale={self.spatial_scale}'
+        )

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """The USOT model: backbone, neck, :class:`USOTHead`, training passes."""
+
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -74,23 +75,28 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
         init_cfg (dict, optional): init config. Defaults to None.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: Optional[dict] = None,
-                 head: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 frozen_modules: Optional[Union[str, List[str]]] = None,
-                 frozen_bn_mode: str = 'train',
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        backbone: dict,
+        neck: Optional[dict] = None,
+        head: Optional[dict] = None,
+        train_cfg: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        frozen_modules: Optional[Union[str, List[str]]] = None,
+        frozen_bn_mode: str = 'train',
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg
+        )
         if head is None:
             raise ValueError('USOT needs a head config')
         if frozen_bn_mode not in FROZEN_BN_MODES:
-            raise ValueError(f'frozen_bn_mode must be one of '
-                             f'{FROZEN_BN_MODES}, got {frozen_bn_mode!r}')
+            raise ValueError(
+                f'frozen_bn_mode must be one of '
+                f'{FROZEN_BN_MODES}, got {frozen_bn_mode!r}'
+            )
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
@@ -106,8 +112,11 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
         if mode and self.frozen_bn_mode == 'eval':
             for module in self.backbone.modules():
                 params = list(module.parameters(recurse=False))
-                if isinstance(module, _BatchNorm) and params and not any(
-                        p.requires_grad for p in params):
+                if (
+                    isinstance(module, _BatchNorm)
+                    and params
+                    and not any(p.requires_grad for p in params)
+                ):
                     module.eval()
         return self
 
@@ -161,18 +170,22 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
         return torch.stack(boxes).float()
 
     @staticmethod
-    def _search_shift(data_samples: list,
-                      device: torch.device) -> Optional[Tensor]:
+    def _search_shift(
+        data_samples: list, device: torch.device
+    ) -> Optional[Tensor]:
         shifts = [s.metainfo.get('search_shift') for s in data_samples]
         if any(shift is None for shift in shifts):
             return None
-        return torch.stack([
-            torch.as_tensor(shift, dtype=torch.float32).reshape(2)
-            for shift in shifts
-        ]).to(device)
+        return torch.stack(
+            [
+                torch.as_tensor(shift, dtype=torch.float32).reshape(2)
+                for shift in shifts
+            ]
+        ).to(device)
 
-    def loss(self, inputs: Dict[str, Tensor], data_samples: list,
-             **kwargs) -> Dict[str, Tensor]:
+    def loss(
+        self, inputs: Dict[str, Tensor], data_samples: list, **kwargs
+    ) -> Dict[str, Tensor]:
         """Losses of the naive or the cycle-memory stage.
 
         The stage is chosen by the presence of ``inputs['memory_img']``;
@@ -193,32 +206,41 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
         template = inputs['img'][:, 0]
         search = inputs['search_img'][:, 0]
         memory = inputs.get('memory_img')
-        if memory is not None and (memory.dim() != 5 or
-                                   memory.shape[0] != search.shape[0]):
-            raise ValueError('memory_img must be of shape (N, M, 3, H, W) '
-                             f'with N = {search.shape[0]}, got '
-                             f'{tuple(memory.shape)}')
+        if memory is not None and (
+            memory.dim() != 5 or memory.shape[0] != search.shape[0]
+        ):
+            raise ValueError(
+                'memory_img must be of shape (N, M, 3, H, W) '
+                f'with N = {search.shape[0]}, got '
+                f'{tuple(memory.shape)}'
+            )
         z_feat = self.forward_template(template)
         x_feat = self.forward_search(search)
 
         template_boxes = self._first_boxes(data_samples, 'gt_instances').to(
-            z_feat.device)
-        search_boxes = self._first_boxes(data_samples,
-                                         'search_gt_instances').to(
-                                             x_feat.device)
-        zf = self.head.pool(z_feat,
-                            self.head.template_box_to_cells(template_boxes))
+            z_feat.device
+        )
+        search_boxes = self._first_boxes(
+            data_samples, 'search_gt_instances'
+        ).to(x_feat.device)
+        zf = self.head.pool(
+            z_feat, self.head.template_box_to_cells(template_boxes)
+        )
         search_size = search.shape[-1]
         response_size = x_feat.shape[-1] - self.head.pool_size + 1
         cls_label, reg_target, reg_weight = self.head.get_targets(
-            search_boxes, response_size, search_size,
-            self._search_shift(data_samples, x_feat.device))
+            search_boxes,
+            response_size,
+            search_size,
+            self._search_shift(data_samples, x_feat.device),
+        )
 
         xf_mem = search_cells = None
         if memory is not None:
             xf_mem = self.forward_search(memory.flatten(0, 1))
             search_cells = self.head.search_box_to_cells(
-                search_boxes, self.head.search_clip)
+                search_boxes, self.head.search_clip
+            )
         return self.head.loss(
             zf,
             x_feat,
@@ -227,12 +249,15 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
             reg_weight,
             search_size,
             xf_mem=xf_mem,
-            search_cells=search_cells)
+            search_cells=search_cells,
+        )
 
-    def _forward(self,
-                 inputs: Dict[str, Tensor],
-                 data_samples: Optional[list] = None,
-                 **kwargs) -> Tuple[Tensor, Tensor]:
+    def _forward(
+        self,
+        inputs: Dict[str, Tensor],
+        data_samples: Optional[list] = None,
+        **kwargs,
+    ) -> Tuple[Tensor, Tensor]:
         """Network forward for ``mode='tensor'``: template + search.
 
         The template kernel is pooled at ``gt_instances.bboxes`` when data
@@ -256,9 +281,10 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
             boxes = self._first_boxes(data_samples, 'gt_instances')
         else:
             half = template.shape[-1] / 2
-            boxes = z_feat.new_tensor([[half - 32, half - 32, half + 32,
-                                        half + 32]]).expand(
-                                            template.shape[0], 4)
+            boxes = z_feat.new_tensor(
+                [[half - 32, half - 32, half + 32, half + 32]]
+            ).expand(template.shape[0], 4)
         zf = self.head.pool(
-            z_feat, self.head.template_box_to_cells(boxes.to(z_feat.device)))
+            z_feat, self.head.template_box_to_cells(boxes.to(z_feat.device))
+        )
         return self.head(zf, x_feat)

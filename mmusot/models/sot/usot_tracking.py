@@ -27,6 +27,7 @@ through the memory head once, weighted by their count in the fusion
 softmax, which gives the same response as the full queue up to float
 rounding (see :meth:`USOTMemoryQueue.build_distinct_queue`).
 """
+
 import math
 from typing import Dict, List, Optional, Tuple
 
@@ -109,8 +110,9 @@ def crop_window_origin(center: Tensor, side: Tensor) -> Tensor:
     return torch.round(center - (side[..., None] + 1) / 2)
 
 
-def crop_siamfc(img: Tensor, center: Tensor, side: Tensor, out_size: int,
-                pad_value: Tensor) -> Tensor:
+def crop_siamfc(
+    img: Tensor, center: Tensor, side: Tensor, out_size: int, pad_value: Tensor
+) -> Tensor:
     """SiamFC/Ocean sub-window: square crop, mean padding, bilinear resize.
 
     Reproduces ``get_subwindow_tracking`` (§6.2) in one ``grid_sample``:
@@ -131,12 +133,14 @@ def crop_siamfc(img: Tensor, center: Tensor, side: Tensor, out_size: int,
         Tensor: of shape (K, C, out_size, out_size), same dtype as ``img``.
     """
     if img.dim() != 4 or img.size(0) != 1:
-        raise ValueError('img must be of shape (1, C, H, W), got '
-                         f'{tuple(img.shape)}')
+        raise ValueError(
+            f'img must be of shape (1, C, H, W), got {tuple(img.shape)}'
+        )
     num = center.size(0)
     height, width = img.shape[-2:]
-    coord_dtype = torch.float32 if img.dtype != torch.float64 \
-        else torch.float64
+    coord_dtype = (
+        torch.float32 if img.dtype != torch.float64 else torch.float64
+    )
     center = center.to(coord_dtype)
     side = side.to(coord_dtype)
     origin = crop_window_origin(center, side)  # (K, 2)
@@ -151,19 +155,27 @@ def crop_siamfc(img: Tensor, center: Tensor, side: Tensor, out_size: int,
     gx = xs * (2.0 / max(width - 1, 1)) - 1.0
     gy = ys * (2.0 / max(height - 1, 1)) - 1.0
     grid = torch.stack(
-        (gx[:, None, :].expand(num, out_size, out_size),
-         gy[:, :, None].expand(num, out_size, out_size)),
-        dim=-1)
+        (
+            gx[:, None, :].expand(num, out_size, out_size),
+            gy[:, :, None].expand(num, out_size, out_size),
+        ),
+        dim=-1,
+    )
     pad = pad_value.to(img.dtype).view(1, -1, 1, 1)
     src_img = (img - pad).to(coord_dtype).expand(num, -1, -1, -1)
     patch = F.grid_sample(
-        src_img, grid, mode='bilinear', padding_mode='zeros',
-        align_corners=True)
+        src_img,
+        grid,
+        mode='bilinear',
+        padding_mode='zeros',
+        align_corners=True,
+    )
     return (patch + pad.to(coord_dtype)).to(img.dtype)
 
 
-def box_in_crop(center: Tensor, size: Tensor, side: Tensor,
-                out_size: int) -> Tensor:
+def box_in_crop(
+    center: Tensor, size: Tensor, side: Tensor, out_size: int
+) -> Tensor:
     """The target box in the coordinates of its resized SiamFC crop.
 
     The reference's formula (§6.2), padding term included: with
@@ -204,12 +216,14 @@ def cosine_window(score_size: int, device=None) -> Tensor:
         Tensor: of shape (S, S), float32.
     """
     hann = torch.hann_window(
-        score_size, periodic=False, dtype=torch.float32, device=device)
+        score_size, periodic=False, dtype=torch.float32, device=device
+    )
     return hann[:, None] * hann[None, :]
 
 
-def response_grid(score_size: int, instance_size: int, stride: int = 8,
-                  device=None) -> Tensor:
+def response_grid(
+    score_size: int, instance_size: int, stride: int = 8, device=None
+) -> Tensor:
     """Search-crop pixel of every response cell: ``8 (c - S // 2) + I // 2``.
 
     Args:
@@ -230,8 +244,9 @@ def _change(ratio: Tensor) -> Tensor:
     return torch.maximum(ratio, 1.0 / ratio)
 
 
-def size_change_penalty(pred_wh: Tensor, target_wh: Tensor,
-                        penalty_k: float) -> Tensor:
+def size_change_penalty(
+    pred_wh: Tensor, target_wh: Tensor, penalty_k: float
+) -> Tensor:
     """Scale and aspect-ratio change penalty (§6.3, step 4).
 
     ``exp(-(r_c * s_c - 1) * k)`` with ``s_c = change(sz(pred) /
@@ -251,16 +266,23 @@ def size_change_penalty(pred_wh: Tensor, target_wh: Tensor,
     extra = (1,) * (pred_wh.dim() - 1)
     target = target_wh.reshape(2, *extra)
     s_c = _change(
-        context_side(pred_wh.movedim(0, -1)) /
-        context_side(target.movedim(0, -1)))
+        context_side(pred_wh.movedim(0, -1))
+        / context_side(target.movedim(0, -1))
+    )
     r_c = _change((target[0] / target[1]) / (pred_wh[0] / pred_wh[1]))
     return torch.exp(-(r_c * s_c - 1) * penalty_k)
 
 
-def decode_response(score: Tensor, reg: Tensor, target_wh: Tensor,
-                    window: Tensor, instance_size: int, stride: int,
-                    penalty_k: float,
-                    window_influence: float) -> Dict[str, Tensor]:
+def decode_response(
+    score: Tensor,
+    reg: Tensor,
+    target_wh: Tensor,
+    window: Tensor,
+    instance_size: int,
+    stride: int,
+    penalty_k: float,
+    window_influence: float,
+) -> Dict[str, Tensor]:
     """Pick the best cell of a fused response and decode its box (§6.3).
 
     Args:
@@ -293,8 +315,9 @@ def decode_response(score: Tensor, reg: Tensor, target_wh: Tensor,
     y2 = gy + reg[3]
     pred_wh = torch.stack((x2 - x1, y2 - y1))
     penalty = size_change_penalty(pred_wh, target_wh, penalty_k)
-    pscore = (penalty * score) * (1 - window_influence) + \
-        window * window_influence
+    pscore = (penalty * score) * (
+        1 - window_influence
+    ) + window * window_influence
     index = pscore.flatten().argmax()
     boxes = torch.stack((x1, y1, x2, y2)).flatten(1)
     return dict(
@@ -302,11 +325,13 @@ def decode_response(score: Tensor, reg: Tensor, target_wh: Tensor,
         box=boxes[:, index],
         score=score.flatten()[index],
         penalty=penalty.flatten()[index],
-        pscore=pscore)
+        pscore=pscore,
+    )
 
 
-def update_size(size: Tensor, pred_size: Tensor, lr: Tensor,
-                mode: str = 'double') -> Tensor:
+def update_size(
+    size: Tensor, pred_size: Tensor, lr: Tensor, mode: str = 'double'
+) -> Tensor:
     """Smooth the target size towards a prediction (§6.4).
 
     Args:
@@ -321,8 +346,10 @@ def update_size(size: Tensor, pred_size: Tensor, lr: Tensor,
         Tensor: of shape (2,), the new size.
     """
     if mode not in _SIZE_SMOOTHING_MODES:
-        raise ValueError(f'size_smoothing must be one of '
-                         f'{_SIZE_SMOOTHING_MODES}, got {mode!r}')
+        raise ValueError(
+            f'size_smoothing must be one of '
+            f'{_SIZE_SMOOTHING_MODES}, got {mode!r}'
+        )
     smoothed = lr * pred_size + (1 - lr) * size
     if mode == 'single':
         return smoothed
@@ -354,15 +381,19 @@ class USOTMemoryQueue:
             0.9.
     """
 
-    def __init__(self,
-                 queue_size: int = 7,
-                 mode: str = 'official',
-                 init_score: float = 0.9) -> None:
+    def __init__(
+        self,
+        queue_size: int = 7,
+        mode: str = 'official',
+        init_score: float = 0.9,
+    ) -> None:
         if queue_size < 4:
             raise ValueError(f'queue_size must be >= 4, got {queue_size}')
         if mode not in _MEMORY_INDEX_MODES:
-            raise ValueError(f'memory_index must be one of '
-                             f'{_MEMORY_INDEX_MODES}, got {mode!r}')
+            raise ValueError(
+                f'memory_index must be one of '
+                f'{_MEMORY_INDEX_MODES}, got {mode!r}'
+            )
         self.queue_size = queue_size
         self.mode = mode
         self.init_score = init_score
@@ -385,7 +416,8 @@ class USOTMemoryQueue:
         capacity = 64
         self._feats = init_feat.new_empty((capacity, *init_feat.shape))
         self._scores = torch.empty(
-            capacity, dtype=torch.float32, device=init_feat.device)
+            capacity, dtype=torch.float32, device=init_feat.device
+        )
         self.num_history = 0
         self.append(init_feat, init_feat.new_tensor(self.init_score))
 
@@ -400,10 +432,12 @@ class USOTMemoryQueue:
             raise RuntimeError('USOTMemoryQueue.reset must be called first')
         feat = feat.reshape(-1, *feat.shape[-3:])[0]
         if self.num_history == self._feats.size(0):
-            self._feats = torch.cat((self._feats, torch.empty_like(
-                self._feats)))
-            self._scores = torch.cat((self._scores, torch.empty_like(
-                self._scores)))
+            self._feats = torch.cat(
+                (self._feats, torch.empty_like(self._feats))
+            )
+            self._scores = torch.cat(
+                (self._scores, torch.empty_like(self._scores))
+            )
         n = self.num_history
         self._feats[n] = feat.detach().to(self._feats.dtype)
         score = torch.as_tensor(score, device=self._scores.device)
@@ -413,12 +447,12 @@ class USOTMemoryQueue:
     @property
     def scores(self) -> Tensor:
         """Tensor: of shape (n,), the history scores."""
-        return self._scores[:self.num_history]
+        return self._scores[: self.num_history]
 
     @property
     def features(self) -> Tensor:
         """Tensor: of shape (n, C, h, w), the history features."""
-        return self._feats[:self.num_history]
+        return self._feats[: self.num_history]
 
     def segment_bounds(self, n: int) -> List[Tuple[int, int]]:
         """History segments ``[start, end)`` scanned for the queue (§6.5).
@@ -464,9 +498,11 @@ class USOTMemoryQueue:
         end = torch.maximum(end.clamp(max=n - 1), start + 1)
         pos = torch.arange(n, device=device)
         inside = (pos[None] >= start[:, None]) & (pos[None] < end[:, None])
-        masked = torch.where(inside, self.scores[None],
-                             torch.full_like(inside, -math.inf,
-                                             dtype=torch.float32))
+        masked = torch.where(
+            inside,
+            self.scores[None],
+            torch.full_like(inside, -math.inf, dtype=torch.float32),
+        )
         best = masked.argmax(dim=1)
         latest = torch.full((1,), n - 1, dtype=torch.long, device=device)
         return torch.cat((best, latest))
@@ -500,10 +536,14 @@ class USOTMemoryQueue:
         cached = self._count_cache.get(counts)
         if cached is None:
             device = self._scores.device
-            cached = torch.stack([
-                torch.full((), float(c), dtype=torch.float32,
-                           device=device) for c in counts
-            ])
+            cached = torch.stack(
+                [
+                    torch.full(
+                        (), float(c), dtype=torch.float32, device=device
+                    )
+                    for c in counts
+                ]
+            )
             self._count_cache[counts] = cached
         return cached
 
@@ -539,7 +579,7 @@ class USOTMemoryQueue:
         indices = self.history_indices()
         if len(positions) < len(segments):
             # basic slices: no index list copied to the device
-            indices = torch.cat([indices[p:p + 1] for p in positions])
+            indices = torch.cat([indices[p : p + 1] for p in positions])
         chosen = self.features.index_select(0, indices)
         kernels = torch.cat((self._init_pair.to(chosen.dtype), chosen))
         if len(positions) == len(segments):
@@ -564,12 +604,14 @@ def _polygon_area(poly: np.ndarray) -> float:
     if len(poly) < 3:
         return 0.0
     x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) -
-                           np.dot(y, np.roll(x, -1))))
+    return 0.5 * abs(
+        float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    )
 
 
-def _clip_polygon(poly: np.ndarray, x1: float, y1: float, x2: float,
-                  y2: float) -> np.ndarray:
+def _clip_polygon(
+    poly: np.ndarray, x1: float, y1: float, x2: float, y2: float
+) -> np.ndarray:
     """Sutherland-Hodgman clip of a polygon by an axis-aligned rectangle."""
 
     def clip(points, inside, cross):
@@ -585,26 +627,35 @@ def _clip_polygon(poly: np.ndarray, x1: float, y1: float, x2: float,
         return out
 
     def at_x(xv):
-        return lambda p, q: (xv, p[1] + (q[1] - p[1]) * (xv - p[0]) /
-                             (q[0] - p[0]))
+        return lambda p, q: (
+            xv,
+            p[1] + (q[1] - p[1]) * (xv - p[0]) / (q[0] - p[0]),
+        )
 
     def at_y(yv):
-        return lambda p, q: (p[0] + (q[0] - p[0]) * (yv - p[1]) /
-                             (q[1] - p[1]), yv)
+        return lambda p, q: (
+            p[0] + (q[0] - p[0]) * (yv - p[1]) / (q[1] - p[1]),
+            yv,
+        )
 
     points = [tuple(p) for p in poly]
-    for inside, cross in ((lambda p: p[0] >= x1, at_x(x1)),
-                          (lambda p: p[0] <= x2, at_x(x2)),
-                          (lambda p: p[1] >= y1, at_y(y1)),
-                          (lambda p: p[1] <= y2, at_y(y2))):
+    for inside, cross in (
+        (lambda p: p[0] >= x1, at_x(x1)),
+        (lambda p: p[0] <= x2, at_x(x2)),
+        (lambda p: p[1] >= y1, at_y(y1)),
+        (lambda p: p[1] <= y2, at_y(y2)),
+    ):
         if not points:
             break
         points = clip(points, inside, cross)
     return np.asarray(points, dtype=np.float64).reshape(-1, 2)
 
 
-def region_overlap(box: np.ndarray, region: np.ndarray,
-                   bounds: Optional[Tuple[float, float]] = None) -> float:
+def region_overlap(
+    box: np.ndarray,
+    region: np.ndarray,
+    bounds: Optional[Tuple[float, float]] = None,
+) -> float:
     """IoU of an axis-aligned box with a box or polygon region.
 
     A dependency-free stand-in for ``vot.region.calculate_overlap`` used by
@@ -629,8 +680,9 @@ def region_overlap(box: np.ndarray, region: np.ndarray,
     poly = region.reshape(-1, 2)
     bx1, by1, bx2, by2 = box
     if bounds is not None:
-        poly = _clip_polygon(poly, 0.0, 0.0, float(bounds[0]),
-                             float(bounds[1]))
+        poly = _clip_polygon(
+            poly, 0.0, 0.0, float(bounds[0]), float(bounds[1])
+        )
         bx1, bx2 = np.clip([bx1, bx2], 0.0, float(bounds[0]))
         by1, by2 = np.clip([by1, by2], 0.0, float(bounds[1]))
     area_box = max(bx2 - bx1, 0.0) * max(by2 - by1, 0.0)
@@ -670,13 +722,17 @@ class USOTTrackingMixin:
         test_cfg = getattr(self, 'test_cfg', None) or {}
         cfg.update({k: v for k, v in dict(test_cfg).items()})
         if cfg['memory_index'] not in _MEMORY_INDEX_MODES:
-            raise ValueError(f'test_cfg.memory_index must be one of '
-                             f'{_MEMORY_INDEX_MODES}, got '
-                             f'{cfg["memory_index"]!r}')
+            raise ValueError(
+                f'test_cfg.memory_index must be one of '
+                f'{_MEMORY_INDEX_MODES}, got '
+                f'{cfg["memory_index"]!r}'
+            )
         if cfg['size_smoothing'] not in _SIZE_SMOOTHING_MODES:
-            raise ValueError(f'test_cfg.size_smoothing must be one of '
-                             f'{_SIZE_SMOOTHING_MODES}, got '
-                             f'{cfg["size_smoothing"]!r}')
+            raise ValueError(
+                f'test_cfg.size_smoothing must be one of '
+                f'{_SIZE_SMOOTHING_MODES}, got '
+                f'{cfg["size_smoothing"]!r}'
+            )
         return cfg
 
     # ------------------------------------------------------------- input
@@ -684,33 +740,43 @@ class USOTTrackingMixin:
     def _to_bgr(img: Tensor) -> Tensor:
         """Check a (1, C, H, W) frame; grey (C = 1) becomes 3-channel."""
         if img.dim() != 4 or img.size(0) != 1:
-            raise ValueError('USOT tracks one frame of shape (1, C, H, W), '
-                             f'got {tuple(img.shape)}')
+            raise ValueError(
+                'USOT tracks one frame of shape (1, C, H, W), '
+                f'got {tuple(img.shape)}'
+            )
         channels = img.size(1)
         if channels == 1:
             return img.expand(-1, 3, -1, -1)
         if channels != 3:
-            raise ValueError('USOT expects 3-channel BGR or 1-channel grey '
-                             f'frames, got {channels} channels')
+            raise ValueError(
+                'USOT expects 3-channel BGR or 1-channel grey '
+                f'frames, got {channels} channels'
+            )
         return img if img.is_floating_point() else img.float()
 
-    def _check_init_box(self, bbox: Tensor, width: int,
-                        height: int) -> None:
+    def _check_init_box(self, bbox: Tensor, width: int, height: int) -> None:
         """Reject an init box USOT cannot start from (one host read)."""
-        cx, cy, w, h = (float(v) for v in bbox.detach().reshape(-1)[:4]
-                        .cpu())
+        cx, cy, w, h = (float(v) for v in bbox.detach().reshape(-1)[:4].cpu())
         if not all(math.isfinite(v) for v in (cx, cy, w, h)):
-            raise ValueError(f'USOT init box is not finite: {(cx, cy, w, h)}'
-                             ' (cx, cy, w, h)')
+            raise ValueError(
+                f'USOT init box is not finite: {(cx, cy, w, h)} (cx, cy, w, h)'
+            )
         if w <= 0 or h <= 0:
-            raise ValueError('USOT init box has zero or negative area: '
-                             f'w={w:g}, h={h:g} (cx={cx:g}, cy={cy:g})')
-        if (cx + w / 2 <= 0 or cy + h / 2 <= 0 or cx - w / 2 >= width
-                or cy - h / 2 >= height):
+            raise ValueError(
+                'USOT init box has zero or negative area: '
+                f'w={w:g}, h={h:g} (cx={cx:g}, cy={cy:g})'
+            )
+        if (
+            cx + w / 2 <= 0
+            or cy + h / 2 <= 0
+            or cx - w / 2 >= width
+            or cy - h / 2 >= height
+        ):
             raise ValueError(
                 'USOT init box lies outside the frame: '
                 f'(cx, cy, w, h)=({cx:g}, {cy:g}, {w:g}, {h:g}), frame '
-                f'{width}x{height}')
+                f'{width}x{height}'
+            )
 
     # ------------------------------------------------------------- init
     def init(self, img: Tensor) -> None:
@@ -738,9 +804,11 @@ class USOTTrackingMixin:
         center, size = bbox[:2].clone(), bbox[2:].clone()
 
         area_ratio = float(size[0] * size[1]) / float(width * height)
-        instance_size = cfg['big_instance_size'] \
-            if area_ratio < cfg['small_object_area_ratio'] \
+        instance_size = (
+            cfg['big_instance_size']
+            if area_ratio < cfg['small_object_area_ratio']
             else cfg['instance_size']
+        )
         exemplar_size = cfg['exemplar_size']
         stride = cfg['total_stride']
         score_size = (instance_size - exemplar_size) // stride + 1 + 8
@@ -749,8 +817,9 @@ class USOTTrackingMixin:
         # template: side rounded half-to-even, box by the reference formula
         s_z_raw = context_side(size, cfg['context_amount'])
         s_z = torch.round(s_z_raw).clamp(min=1)
-        z_crop = crop_siamfc(img, center[None], s_z[None], exemplar_size,
-                             pad_value)
+        z_crop = crop_siamfc(
+            img, center[None], s_z[None], exemplar_size, pad_value
+        )
         z_feat = self.forward_template(z_crop)
         z_box = box_in_crop(center, size, s_z, exemplar_size)
         z_cells = self.head.template_box_to_cells(z_box[None])
@@ -758,22 +827,33 @@ class USOTTrackingMixin:
 
         # permanent memory: search-size crop and its horizontal flip
         s_x = python2round(s_z_raw * instance_size / exemplar_size).clamp(
-            min=1)
-        x_crop = crop_siamfc(img, center[None], s_x[None], instance_size,
-                             pad_value)
+            min=1
+        )
+        x_crop = crop_siamfc(
+            img, center[None], s_x[None], instance_size, pad_value
+        )
         x_crops = torch.cat((x_crop, x_crop.flip(-1)))
         x_feat = self.forward_search(x_crops)
         x_box = box_in_crop(center, size, s_x, instance_size)
-        flip_box = torch.stack((instance_size - x_box[2], x_box[1],
-                                instance_size - x_box[0], x_box[3]))
+        flip_box = torch.stack(
+            (
+                instance_size - x_box[2],
+                x_box[1],
+                instance_size - x_box[0],
+                x_box[3],
+            )
+        )
         flip_box = flip_box.clamp(0, instance_size)
         clamp = self._memory_clamp(cfg, instance_size, score_size)
         cells = self.head.search_box_to_cells(
-            torch.stack((x_box, flip_box)), clamp=clamp)
+            torch.stack((x_box, flip_box)), clamp=clamp
+        )
         init_feats = self.head.pool(x_feat, cells)
         queue = USOTMemoryQueue(
-            cfg['memory_queue_size'], cfg['memory_index'],
-            cfg['init_memory_score'])
+            cfg['memory_queue_size'],
+            cfg['memory_index'],
+            cfg['init_memory_score'],
+        )
         queue.reset(init_feats[0], init_feats[1])
 
         self.memo.center = center
@@ -786,14 +866,17 @@ class USOTTrackingMixin:
         self.memo.memory = queue
 
     @staticmethod
-    def _memory_clamp(cfg: Dict, instance_size: int,
-                      score_size: int) -> Tuple[float, float]:
+    def _memory_clamp(
+        cfg: Dict, instance_size: int, score_size: int
+    ) -> Tuple[float, float]:
         """Pixel range for memory boxes: the response grid ± one cell."""
         stride = cfg['total_stride']
         reach = stride * (score_size // 2)
         margin = cfg['memory_clamp_margin']
-        return (float(instance_size // 2 - reach - margin),
-                float(instance_size // 2 + reach + margin))
+        return (
+            float(instance_size // 2 - reach - margin),
+            float(instance_size // 2 + reach + margin),
+        )
 
     # ------------------------------------------------------------ track
     def track(self, img: Tensor, data_samples=None) -> List[InstanceData]:
@@ -823,31 +906,40 @@ class USOTTrackingMixin:
         s_z = context_side(size, cfg['context_amount'])
         scale_z = exemplar_size / s_z
         s_x = python2round(s_z * instance_size / exemplar_size)
-        x_crop = crop_siamfc(img, center[None], s_x[None], instance_size,
-                             memo.pad_value)
+        x_crop = crop_siamfc(
+            img, center[None], s_x[None], instance_size, memo.pad_value
+        )
         x_feat = self.forward_search(x_crop)
         search_enc = self.head.encode_search(x_feat)
-        cls_logits, reg = self.head.forward_offline(search_enc,
-                                                    memo.z_kernel)
+        cls_logits, reg = self.head.forward_offline(search_enc, memo.z_kernel)
         if cfg['dedupe_memory']:
             mem_kernels, counts = memo.memory.build_distinct_queue()
         else:
             mem_kernels, counts = memo.memory.build_queue(), None
-        mem_logits = self.head.forward_memory(search_enc, mem_kernels[None],
-                                              counts)
+        mem_logits = self.head.forward_memory(
+            search_enc, mem_kernels[None], counts
+        )
         if cls_logits.size(-1) != memo.score_size:
             raise ValueError(
                 f'USOT head returned a {cls_logits.size(-1)}-cell response '
                 f'for a {instance_size} search crop; expected '
-                f'{memo.score_size}')
+                f'{memo.score_size}'
+            )
 
         offline_weight = cfg['offline_weight']
-        fused = offline_weight * torch.sigmoid(cls_logits[0, 0].float()) + \
-            (1 - offline_weight) * torch.sigmoid(mem_logits[0, 0].float())
-        best = decode_response(fused, reg[0].float(), size * scale_z,
-                               memo.window, instance_size,
-                               cfg['total_stride'], cfg['penalty_k'],
-                               cfg['window_influence'])
+        fused = offline_weight * torch.sigmoid(cls_logits[0, 0].float()) + (
+            1 - offline_weight
+        ) * torch.sigmoid(mem_logits[0, 0].float())
+        best = decode_response(
+            fused,
+            reg[0].float(),
+            size * scale_z,
+            memo.window,
+            instance_size,
+            cfg['total_stride'],
+            cfg['penalty_k'],
+            cfg['window_influence'],
+        )
 
         box = best['box']
         pred_center = (box[:2] + box[2:]) / 2
@@ -856,11 +948,16 @@ class USOTTrackingMixin:
         new_center = center + (pred_center - instance_size // 2) / scale_z
         new_size = update_size(size, pred_size, lr, cfg['size_smoothing'])
         # python-scalar clamps: no host-to-device copy (a CUDA sync point)
-        new_center = torch.stack((new_center[0].clamp(0, width),
-                                  new_center[1].clamp(0, height)))
+        new_center = torch.stack(
+            (new_center[0].clamp(0, width), new_center[1].clamp(0, height))
+        )
         min_size = cfg['min_size']
-        new_size = torch.stack((new_size[0].clamp(min_size, width),
-                                new_size[1].clamp(min_size, height)))
+        new_size = torch.stack(
+            (
+                new_size[0].clamp(min_size, width),
+                new_size[1].clamp(min_size, height),
+            )
+        )
         memo.center, memo.size = new_center, new_size
 
         clamp = self._memory_clamp(cfg, instance_size, memo.score_size)
@@ -872,8 +969,9 @@ class USOTTrackingMixin:
         return [InstanceData(bboxes=bboxes, scores=best['score'][None])]
 
     # -------------------------------------------------------------- VOT
-    def predict_vot(self, inputs: dict,
-                    data_samples: list) -> List[InstanceData]:
+    def predict_vot(
+        self, inputs: dict, data_samples: list
+    ) -> List[InstanceData]:
         """VOT supervised reset protocol without the ``vot`` toolkit.
 
         Same states as :meth:`BaseSingleObjectTracker.predict_vot`: ``[[1]]``
@@ -895,8 +993,10 @@ class USOTTrackingMixin:
         """
         img = inputs['img']
         if img.dim() != 5 or img.size(0) != 1:
-            raise ValueError('predict_vot expects img of shape '
-                             f'(1, T, C, H, W), got {tuple(img.shape)}')
+            raise ValueError(
+                'predict_vot expects img of shape '
+                f'(1, T, C, H, W), got {tuple(img.shape)}'
+            )
         img = img[0]
         gt_bboxes = data_samples[0].gt_instances['bboxes']
         metainfo = data_samples[0].metainfo
@@ -911,24 +1011,27 @@ class USOTTrackingMixin:
             self.memo.frame_id = frame_id
             self.memo.bbox = quad2bbox_cxcywh(gt_bboxes)
             self.init(img)
-            result.bboxes = gt_bboxes.new_tensor([[1.]])
-            result.scores = gt_bboxes.new_tensor([-1.])
+            result.bboxes = gt_bboxes.new_tensor([[1.0]])
+            result.scores = gt_bboxes.new_tensor([-1.0])
             return [result]
         if self.init_frame_id > frame_id:
             self.memo.frame_id = frame_id
-            result.bboxes = gt_bboxes.new_tensor([[0.]])
-            result.scores = gt_bboxes.new_tensor([-1.])
+            result.bboxes = gt_bboxes.new_tensor([[0.0]])
+            result.scores = gt_bboxes.new_tensor([-1.0])
             return [result]
         self.memo.frame_id = frame_id
         results = self.track(img, data_samples)
         bbox = results[0].bboxes[0]
-        self.memo.bbox = torch.cat(((bbox[:2] + bbox[2:]) / 2,
-                                    bbox[2:] - bbox[:2]))
+        self.memo.bbox = torch.cat(
+            ((bbox[:2] + bbox[2:]) / 2, bbox[2:] - bbox[:2])
+        )
         shape = metainfo.get('img_shape', img.shape[-2:])
-        overlap = region_overlap(bbox.detach().cpu().numpy(),
-                                 gt_bboxes[0].detach().cpu().numpy(),
-                                 bounds=(shape[1], shape[0]))
+        overlap = region_overlap(
+            bbox.detach().cpu().numpy(),
+            gt_bboxes[0].detach().cpu().numpy(),
+            bounds=(shape[1], shape[0]),
+        )
         if overlap <= 0:
             self.init_frame_id = frame_id + 5
-            results[0].bboxes = img.new_tensor([[2.]])
+            results[0].bboxes = img.new_tensor([[2.0]])
         return results

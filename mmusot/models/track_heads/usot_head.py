@@ -7,6 +7,7 @@ Appendix A), e.g. ``cls_encode.matrix11_k.0.weight``, ``cls_dw.weight``,
 ``conf_fusion.conf_gen.0.weight``, ``bbox_tower.0.weight``, ``adjust``,
 ``bias``.
 """
+
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -42,7 +43,8 @@ def weighted_bce_loss(logits: Tensor, labels: Tensor) -> Tensor:
     logits = logits.reshape(-1)
     labels = labels.reshape(-1).to(logits.dtype)
     bce = nn.functional.binary_cross_entropy_with_logits(
-        logits, labels, reduction='none')
+        logits, labels, reduction='none'
+    )
     loss = logits.sum() * 0
     for value in (1.0, 0.0):
         mask = labels == value
@@ -77,11 +79,13 @@ def iou_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
     area_p = (p_l + p_r) * (p_t + p_b)
     area_t = (t_l + t_r) * (t_t + t_b)
     inter = (torch.minimum(p_l, t_l) + torch.minimum(p_r, t_r)) * (
-        torch.minimum(p_t, t_t) + torch.minimum(p_b, t_b))
+        torch.minimum(p_t, t_t) + torch.minimum(p_b, t_b)
+    )
     union = area_p + area_t - inter
     # Unselected cells may hold anything; keep their logs finite.
-    ratio = torch.where(mask, (inter + 1) / (union + 1),
-                        torch.ones_like(inter))
+    ratio = torch.where(
+        mask, (inter + 1) / (union + 1), torch.ones_like(inter)
+    )
     losses = -torch.log(ratio)
     return (losses * mask).sum() / mask.sum().clamp(min=1)
 
@@ -93,7 +97,7 @@ def _tower(channels: int, num_convs: int) -> nn.Sequential:
         layers += [
             nn.Conv2d(channels, channels, 3, padding=1, bias=True),
             nn.BatchNorm2d(channels),
-            nn.ReLU(inplace=True)
+            nn.ReLU(inplace=True),
         ]
     return nn.Sequential(*layers)
 
@@ -155,26 +159,30 @@ class USOTHead(BaseModule):
             (PyTorch default initialisation, as the official code).
     """
 
-    def __init__(self,
-                 in_channels: int = 256,
-                 num_tower_convs: int = 4,
-                 pool_size: int = 7,
-                 stride: int = 8,
-                 template_clip: Tuple[float, float] = (7.0, 119.0),
-                 search_pool_axis: str = 'official',
-                 search_clip: Tuple[float, float] = (31.0, 223.0),
-                 memory_clip: Tuple[float, float] = (15.0, 239.0),
-                 label_radius: int = 2,
-                 naive_cls_weight: float = 0.2,
-                 reg_loss_weight: float = 1.0,
-                 lambda1: float = 0.3,
-                 lambda_total: float = 0.9,
-                 cls_ratio: float = 0.6,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        in_channels: int = 256,
+        num_tower_convs: int = 4,
+        pool_size: int = 7,
+        stride: int = 8,
+        template_clip: Tuple[float, float] = (7.0, 119.0),
+        search_pool_axis: str = 'official',
+        search_clip: Tuple[float, float] = (31.0, 223.0),
+        memory_clip: Tuple[float, float] = (15.0, 239.0),
+        label_radius: int = 2,
+        naive_cls_weight: float = 0.2,
+        reg_loss_weight: float = 1.0,
+        lambda1: float = 0.3,
+        lambda_total: float = 0.9,
+        cls_ratio: float = 0.6,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if search_pool_axis not in SEARCH_POOL_AXES:
-            raise ValueError(f'search_pool_axis must be one of '
-                             f'{SEARCH_POOL_AXES}, got {search_pool_axis!r}')
+            raise ValueError(
+                f'search_pool_axis must be one of '
+                f'{SEARCH_POOL_AXES}, got {search_pool_axis!r}'
+            )
         self.pool_size = pool_size
         self.stride = stride
         self.template_clip = tuple(float(v) for v in template_clip)
@@ -189,7 +197,7 @@ class USOTHead(BaseModule):
         self.cls_ratio = cls_ratio
 
         # The first two parameters, in the official order.
-        self.adjust = nn.Parameter(torch.full((1, ), 0.1))
+        self.adjust = nn.Parameter(torch.full((1,), 0.1))
         self.bias = nn.Parameter(torch.ones(1, 4, 1, 1))
         self.cls_encode = MultiScaleEncoder(in_channels)
         self.reg_encode = MultiScaleEncoder(in_channels)
@@ -228,9 +236,8 @@ class USOTHead(BaseModule):
         return (boxes_px.clamp(lo, hi) - 7.0) / self.stride
 
     def search_box_to_cells(
-            self,
-            boxes_px: Tensor,
-            clamp: Optional[Tuple[float, float]] = None) -> Tensor:
+        self, boxes_px: Tensor, clamp: Optional[Tuple[float, float]] = None
+    ) -> Tensor:
         """Map search-crop boxes to search-feature cells.
 
         Clamp to ``clamp`` (pixels) when given, then map
@@ -266,9 +273,13 @@ class USOTHead(BaseModule):
         """
         return prroi_pool2d(feat, boxes, self.pool_size, 1.0)
 
-    def response_grid(self, size: int, search_size: int,
-                      device: Optional[torch.device] = None,
-                      dtype: torch.dtype = torch.float32) -> Tensor:
+    def response_grid(
+        self,
+        size: int,
+        search_size: int,
+        device: Optional[torch.device] = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> Tensor:
         """Search-pixel coordinate of each response cell along one axis.
 
         Args:
@@ -282,8 +293,9 @@ class USOTHead(BaseModule):
             stride * (size // 2)``.
         """
         index = torch.arange(size, device=device, dtype=dtype)
-        return index * self.stride + (search_size // 2 -
-                                      self.stride * (size // 2))
+        return index * self.stride + (
+            search_size // 2 - self.stride * (size // 2)
+        )
 
     # ------------------------------------------------------------------
     # Forward
@@ -302,10 +314,12 @@ class USOTHead(BaseModule):
         """
         return dict(
             cls=self.cls_encode.encode_search(xf),
-            reg=self.reg_encode.encode_search(xf))
+            reg=self.reg_encode.encode_search(xf),
+        )
 
-    def forward_offline(self, search_enc: Dict[str, Tuple[Tensor, ...]],
-                        z_kernel: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward_offline(
+        self, search_enc: Dict[str, Tuple[Tensor, ...]], z_kernel: Tensor
+    ) -> Tuple[Tensor, Tensor]:
         """Offline branch: classification and regression.
 
         Args:
@@ -320,19 +334,24 @@ class USOTHead(BaseModule):
             (l, t, r, b) distances in search pixels from each cell's pixel
             (S = 25 for 255, 27 for 271).
         """
-        cls_corr = self.cls_dw(search_enc['cls'],
-                               self.cls_encode.encode_kernel(z_kernel))
-        reg_corr = self.reg_dw(search_enc['reg'],
-                               self.reg_encode.encode_kernel(z_kernel))
+        cls_corr = self.cls_dw(
+            search_enc['cls'], self.cls_encode.encode_kernel(z_kernel)
+        )
+        reg_corr = self.reg_dw(
+            search_enc['reg'], self.reg_encode.encode_kernel(z_kernel)
+        )
         cls_logits = 0.1 * self.cls_pred(self.cls_tower(cls_corr))
-        reg = torch.exp(self.adjust * self.bbox_pred(
-            self.bbox_tower(reg_corr)) + self.bias)
+        reg = torch.exp(
+            self.adjust * self.bbox_pred(self.bbox_tower(reg_corr)) + self.bias
+        )
         return cls_logits, reg
 
-    def forward_memory(self,
-                       search_enc: Dict[str, Tuple[Tensor, ...]],
-                       mem_kernels: Tensor,
-                       kernel_counts: Optional[Tensor] = None) -> Tensor:
+    def forward_memory(
+        self,
+        search_enc: Dict[str, Tuple[Tensor, ...]],
+        mem_kernels: Tensor,
+        kernel_counts: Optional[Tensor] = None,
+    ) -> Tensor:
         """Memory branch with confidence-value fusion (Eq. 8).
 
         A queue with repeated kernels (e.g. the official one, {f₀, f₀′,
@@ -355,20 +374,23 @@ class USOTHead(BaseModule):
             Tensor: ``mem_logits`` of shape (N, 1, S, S) (×0.1 included).
         """
         if mem_kernels.dim() != 5:
-            raise ValueError('mem_kernels must be of shape (N, M, C, h, w), '
-                             f'got {tuple(mem_kernels.shape)}')
+            raise ValueError(
+                'mem_kernels must be of shape (N, M, C, h, w), '
+                f'got {tuple(mem_kernels.shape)}'
+            )
         num, mem = mem_kernels.shape[:2]
         kernels = mem_kernels.reshape(num * mem, *mem_kernels.shape[2:])
         kernel_encs = self.cls_encode.encode_kernel(kernels)
         search_encs = tuple(
-            enc.repeat_interleave(mem, dim=0) for enc in search_enc['cls'])
+            enc.repeat_interleave(mem, dim=0) for enc in search_enc['cls']
+        )
         corr = self.cls_dw(search_encs, kernel_encs)
         fused = self.conf_fusion(
-            corr.reshape(num, mem, *corr.shape[1:]), kernel_counts)
+            corr.reshape(num, mem, *corr.shape[1:]), kernel_counts
+        )
         return 0.1 * self.cls_memory_pred(self.cls_memory_tower(fused))
 
-    def forward(self, z_kernel: Tensor,
-                xf: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, z_kernel: Tensor, xf: Tensor) -> Tuple[Tensor, Tensor]:
         """Offline head on a template kernel and a search feature.
 
         Args:
@@ -384,12 +406,13 @@ class USOTHead(BaseModule):
     # ------------------------------------------------------------------
     # Targets and losses
     # ------------------------------------------------------------------
-    def get_targets(self,
-                    search_bboxes: Tensor,
-                    size: int,
-                    search_size: int,
-                    search_shift: Optional[Tensor] = None
-                    ) -> Tuple[Tensor, Tensor, Tensor]:
+    def get_targets(
+        self,
+        search_bboxes: Tensor,
+        size: int,
+        search_size: int,
+        search_shift: Optional[Tensor] = None,
+    ) -> Tuple[Tensor, Tensor, Tensor]:
         """Training labels on the response map (usot_spec.md §2.8).
 
         Classification: 1 inside the L1 diamond ``|x - c_x| + |y - c_y| <=
@@ -422,31 +445,41 @@ class USOTHead(BaseModule):
         gx = grid[None, None, :]  # (1, 1, S) varies along columns
         gy = grid[None, :, None]  # (1, S, 1) varies along rows
         x1, y1, x2, y2 = (v[:, None, None] for v in boxes.unbind(dim=1))
-        reg_target = torch.stack([
-            (gx - x1).expand(-1, size, -1), (gy - y1).expand(-1, -1, size),
-            (x2 - gx).expand(-1, size, -1), (y2 - gy).expand(-1, -1, size)
-        ], dim=1)
+        reg_target = torch.stack(
+            [
+                (gx - x1).expand(-1, size, -1),
+                (gy - y1).expand(-1, -1, size),
+                (x2 - gx).expand(-1, size, -1),
+                (y2 - gy).expand(-1, -1, size),
+            ],
+            dim=1,
+        )
         reg_weight = (reg_target.amin(dim=1, keepdim=True) > 0).to(
-            torch.float32)
+            torch.float32
+        )
 
         half = size // 2
         if search_shift is not None:
-            offset = torch.trunc(-search_shift.to(device, torch.float32) /
-                                 self.stride)
+            offset = torch.trunc(
+                -search_shift.to(device, torch.float32) / self.stride
+            )
         else:
-            centre = torch.stack([(x1 + x2).flatten() / 2,
-                                  (y1 + y2).flatten() / 2], dim=1)
+            centre = torch.stack(
+                [(x1 + x2).flatten() / 2, (y1 + y2).flatten() / 2], dim=1
+            )
             offset = torch.trunc((centre - search_size // 2) / self.stride)
         c_x = half + offset[:, 0, None, None]
         c_y = half + offset[:, 1, None, None]
         index = torch.arange(size, device=device, dtype=torch.float32)
         dist = (index[None, None, :] - c_x).abs() + (
-            index[None, :, None] - c_y).abs()
+            index[None, :, None] - c_y
+        ).abs()
         cls_label = (dist <= self.label_radius).to(torch.float32)[:, None]
         return cls_label, reg_target, reg_weight
 
-    def decode_best_boxes(self, score: Tensor, reg: Tensor,
-                          search_size: int) -> Tensor:
+    def decode_best_boxes(
+        self, score: Tensor, reg: Tensor, search_size: int
+    ) -> Tensor:
         """Box at the argmax cell of each response map.
 
         Args:
@@ -461,24 +494,33 @@ class USOTHead(BaseModule):
         best = score.reshape(num, -1).argmax(dim=1)
         row = torch.div(best, size, rounding_mode='floor')
         col = best - row * size
-        grid = self.response_grid(size, search_size, device=score.device,
-                                  dtype=reg.dtype)
+        grid = self.response_grid(
+            size, search_size, device=score.device, dtype=reg.dtype
+        )
         gx, gy = grid[col], grid[row]
         dist = reg.reshape(num, 4, -1).gather(
-            2, best[:, None, None].expand(-1, 4, 1))[..., 0]
-        return torch.stack([
-            gx - dist[:, 0], gy - dist[:, 1], gx + dist[:, 2],
-            gy + dist[:, 3]
-        ], dim=1)
+            2, best[:, None, None].expand(-1, 4, 1)
+        )[..., 0]
+        return torch.stack(
+            [
+                gx - dist[:, 0],
+                gy - dist[:, 1],
+                gx + dist[:, 2],
+                gy + dist[:, 3],
+            ],
+            dim=1,
+        )
 
-    def loss_by_feat(self,
-                     cls_logits: Tensor,
-                     reg: Tensor,
-                     cls_label: Tensor,
-                     reg_target: Tensor,
-                     reg_weight: Tensor,
-                     mem_logits: Optional[Tensor] = None,
-                     lambda1: Optional[float] = None) -> Dict[str, Tensor]:
+    def loss_by_feat(
+        self,
+        cls_logits: Tensor,
+        reg: Tensor,
+        cls_label: Tensor,
+        reg_target: Tensor,
+        reg_weight: Tensor,
+        mem_logits: Optional[Tensor] = None,
+        lambda1: Optional[float] = None,
+    ) -> Dict[str, Tensor]:
         """Weighted losses of one step.
 
         Naive stage (``mem_logits`` is None, Eq. 6):
@@ -509,20 +551,23 @@ class USOTHead(BaseModule):
         lam = self.lambda1 if lambda1 is None else float(lambda1)
         losses['loss_cls'] = lam * loss_cls
         losses['loss_mem'] = (self.lambda_total - lam) * weighted_bce_loss(
-            mem_logits, cls_label)
+            mem_logits, cls_label
+        )
         return losses
 
-    def loss(self,
-             zf: Tensor,
-             xf: Tensor,
-             cls_label: Tensor,
-             reg_target: Tensor,
-             reg_weight: Tensor,
-             search_size: int,
-             xf_mem: Optional[Tensor] = None,
-             search_cells: Optional[Tensor] = None,
-             lambda1: Optional[float] = None,
-             cls_ratio: Optional[float] = None) -> Dict[str, Tensor]:
+    def loss(
+        self,
+        zf: Tensor,
+        xf: Tensor,
+        cls_label: Tensor,
+        reg_target: Tensor,
+        reg_weight: Tensor,
+        search_size: int,
+        xf_mem: Optional[Tensor] = None,
+        search_cells: Optional[Tensor] = None,
+        lambda1: Optional[float] = None,
+        cls_ratio: Optional[float] = None,
+    ) -> Dict[str, Tensor]:
         """Run the training passes of either stage and compute the losses.
 
         Naive stage (``xf_mem`` is None): self tracking only. Cycle-memory
@@ -555,14 +600,16 @@ class USOTHead(BaseModule):
         search_enc = self.encode_search(xf)
         cls_logits, reg = self.forward_offline(search_enc, zf)
         if xf_mem is None:
-            return self.loss_by_feat(cls_logits, reg, cls_label, reg_target,
-                                     reg_weight)
+            return self.loss_by_feat(
+                cls_logits, reg, cls_label, reg_target, reg_weight
+            )
         if search_cells is None:
             raise ValueError('the cycle-memory stage needs search_cells')
         num = xf.shape[0]
         if xf_mem.shape[0] % num:
-            raise ValueError(f'{xf_mem.shape[0]} memory features for {num} '
-                             'searches')
+            raise ValueError(
+                f'{xf_mem.shape[0]} memory features for {num} searches'
+            )
         mem = xf_mem.shape[0] // num
         ratio = self.cls_ratio if cls_ratio is None else float(cls_ratio)
         # Forward tracking only chooses boxes: no loss flows through it
@@ -570,17 +617,21 @@ class USOTHead(BaseModule):
         with torch.no_grad():
             mem_enc = self.encode_search(xf_mem)
             off_cls, off_reg = self.forward_offline(
-                mem_enc, zf.repeat_interleave(mem, dim=0))
+                mem_enc, zf.repeat_interleave(mem, dim=0)
+            )
             search_kernel = self.pool(xf, search_cells)
             on_cls = self.forward_memory(
-                mem_enc, search_kernel.repeat_interleave(mem, dim=0)[:, None])
+                mem_enc, search_kernel.repeat_interleave(mem, dim=0)[:, None]
+            )
             forward_score = ratio * off_cls + (1 - ratio) * on_cls
-            mem_boxes = self.decode_best_boxes(forward_score, off_reg,
-                                               search_size)
+            mem_boxes = self.decode_best_boxes(
+                forward_score, off_reg, search_size
+            )
             mem_cells = self.search_box_to_cells(mem_boxes, self.memory_clip)
         mem_kernels = self.pool(xf_mem, mem_cells.detach())
         mem_logits = self.forward_memory(
-            search_enc, mem_kernels.reshape(num, mem, *mem_kernels.shape[1:]))
+            search_enc, mem_kernels.reshape(num, mem, *mem_kernels.shape[1:])
+        )
         return self.loss_by_feat(
             cls_logits,
             reg,
@@ -588,5 +639,5 @@ class USOTHead(BaseModule):
             reg_target,
             reg_weight,
             mem_logits=mem_logits,
-            lambda1=lambda1)
-
+            lambda1=lambda1,
+        )

@@ -63,9 +63,12 @@ def test_kernel_counts_equal_the_repeated_maps():
         # (N, M): a different pattern per sample
         counts_nm = torch.tensor([[1, 1, 1, 4], [2, 1, 3, 1]])
         out_nm = fusion(corr, kernel_counts=counts_nm)
-        expected_nm = torch.cat([
-            fusion(_repeated(corr[n:n + 1], counts_nm[n])) for n in range(2)
-        ])
+        expected_nm = torch.cat(
+            [
+                fusion(_repeated(corr[n : n + 1], counts_nm[n]))
+                for n in range(2)
+            ]
+        )
     assert out.shape == (2, 6, 5, 5)
     assert (out - expected).abs().max() <= 1e-12
     assert (out_nm - expected_nm).abs().max() <= 1e-12

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """USOT model: shapes, training losses of both stages, switches."""
+
 import pytest
 import torch
 
@@ -23,10 +24,12 @@ def make_samples(batch, shift=True):
         sample = TrackDataSample()
         sample.gt_instances = InstanceData(
             bboxes=torch.tensor([[32.0 + i, 30.0, 95.0, 97.0 - i]]),
-            labels=torch.ones(1, dtype=torch.long))
+            labels=torch.ones(1, dtype=torch.long),
+        )
         sample.search_gt_instances = InstanceData(
             bboxes=torch.tensor([[90.0 + 8 * i, 100.0, 170.0, 150.0]]),
-            labels=torch.ones(1, dtype=torch.long))
+            labels=torch.ones(1, dtype=torch.long),
+        )
         if shift:
             sample.set_metainfo(dict(search_shift=[-4.0 * i, 3.0]))
         samples.append(sample)
@@ -44,25 +47,30 @@ def test_parameter_count(model):
     assert round(head / 1e6, 2) == 15.37
 
 
-@pytest.mark.parametrize('search_size,feat,resp', [(255, 31, 25),
-                                                   (271, 33, 27)])
+@pytest.mark.parametrize(
+    'search_size,feat,resp', [(255, 31, 25), (271, 33, 27)]
+)
 def test_shapes_end_to_end(model, search_size, feat, resp):
     model.eval()
     with torch.no_grad():
         z_feat = model.forward_template(torch.rand(1, 3, 127, 127) * 255)
         x_feat = model.forward_search(
-            torch.rand(1, 3, search_size, search_size) * 255)
+            torch.rand(1, 3, search_size, search_size) * 255
+        )
         assert z_feat.shape == (1, 256, 15, 15)
         assert x_feat.shape == (1, 256, feat, feat)
         z_kernel = model.head.pool(
             z_feat,
             model.head.template_box_to_cells(
-                torch.tensor([[32.0, 32.0, 95.0, 95.0]])))
+                torch.tensor([[32.0, 32.0, 95.0, 95.0]])
+            ),
+        )
         assert z_kernel.shape == (1, 256, 7, 7)
         enc = model.head.encode_search(x_feat)
         cls, reg = model.head.forward_offline(enc, z_kernel)
-        mem = model.head.forward_memory(enc, z_kernel.expand(7, -1, -1,
-                                                             -1)[None])
+        mem = model.head.forward_memory(
+            enc, z_kernel.expand(7, -1, -1, -1)[None]
+        )
     assert cls.shape == (1, 1, resp, resp)
     assert reg.shape == (1, 4, resp, resp)
     assert mem.shape == (1, 1, resp, resp)
@@ -72,7 +80,8 @@ def test_tensor_mode(model):
     model.eval()
     inputs = dict(
         img=torch.rand(1, 1, 3, 127, 127) * 255,
-        search_img=torch.rand(1, 1, 3, 255, 255) * 255)
+        search_img=torch.rand(1, 1, 3, 255, 255) * 255,
+    )
     with torch.no_grad():
         cls, reg = model(inputs, make_samples(1), mode='tensor')
         cls2, _ = model(inputs, None, mode='tensor')
@@ -85,7 +94,8 @@ def test_naive_stage_loss_backward(model):
     model.zero_grad()
     inputs = dict(
         img=torch.rand(2, 1, 3, 127, 127) * 255,
-        search_img=torch.rand(2, 1, 3, 255, 255) * 255)
+        search_img=torch.rand(2, 1, 3, 255, 255) * 255,
+    )
     losses = model(inputs, make_samples(2), mode='loss')
     assert set(losses) == {'loss_cls', 'loss_reg'}
     total = sum(losses.values())
@@ -108,7 +118,8 @@ def test_cycle_stage_loss_backward_with_frozen_backbone():
     inputs = dict(
         img=torch.rand(1, 1, 3, 127, 127) * 255,
         search_img=torch.rand(1, 1, 3, 255, 255) * 255,
-        memory_img=torch.rand(1, 4, 3, 255, 255) * 255)
+        memory_img=torch.rand(1, 4, 3, 255, 255) * 255,
+    )
     losses = model(inputs, make_samples(1, shift=False), mode='loss')
     assert set(losses) == {'loss_cls', 'loss_reg', 'loss_mem'}
     sum(losses.values()).backward()
@@ -140,6 +151,7 @@ def test_memory_input_must_match_batch(model):
     inputs = dict(
         img=torch.rand(2, 1, 3, 127, 127),
         search_img=torch.rand(2, 1, 3, 255, 255),
-        memory_img=torch.rand(1, 3, 3, 255, 255))
+        memory_img=torch.rand(1, 3, 3, 255, 255),
+    )
     with pytest.raises(ValueError, match='memory_img'):
         model(inputs, make_samples(2), mode='loss')

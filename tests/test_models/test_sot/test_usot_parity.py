@@ -6,6 +6,7 @@ formula of ``parity/README.md``, converted with the checkpoint converter,
 loaded into USOT with the official-behaviour switches, and run in eval mode
 on the ``golden.npz`` inputs. Tolerances are the README's.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -20,10 +21,12 @@ from tests.test_tools.test_convert_checkpoint import load_tool  # noqa
 from .utils import PARITY, build_usot  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
-    not (PARITY / 'golden.npz').is_file(), reason='parity fixture absent')
+    not (PARITY / 'golden.npz').is_file(), reason='parity fixture absent'
+)
 
 TOLERANCES = dict(
-    zf=1e-4, xf=1e-4, memory=1e-4, reg=1e-4, cls=1e-5, cls_mem=1e-5)
+    zf=1e-4, xf=1e-4, memory=1e-4, reg=1e-4, cls=1e-5, cls_mem=1e-5
+)
 
 
 @pytest.fixture(scope='module')
@@ -36,7 +39,8 @@ def outputs(tmp_path_factory):
     torch.save(dict(state_dict=build_formula_state_dict(specs)), src)
     assert load_tool().main([str(src), str(dst)]) == 0
     model = build_usot(
-        head=dict(search_pool_axis='official'), frozen_bn_mode='train')
+        head=dict(search_pool_axis='official'), frozen_bn_mode='train'
+    )
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
     model.eval()
     golden = dict(np.load(PARITY / 'golden.npz'))
@@ -47,12 +51,12 @@ def outputs(tmp_path_factory):
         xf = model.forward_search(tensor['x'])
         num_mem = tensor['mem_boxes'].shape[0]
         memory = model.head.pool(
-            xf.expand(num_mem, -1, -1, -1), tensor['mem_boxes'])
+            xf.expand(num_mem, -1, -1, -1), tensor['mem_boxes']
+        )
         enc = model.head.encode_search(xf)
         cls, reg = model.head.forward_offline(enc, zf)
         cls_mem = model.head.forward_memory(enc, memory[None])
-    ours = dict(zf=zf, xf=xf, memory=memory, cls=cls, reg=reg,
-                cls_mem=cls_mem)
+    ours = dict(zf=zf, xf=xf, memory=memory, cls=cls, reg=reg, cls_mem=cls_mem)
     return ours, tensor
 
 

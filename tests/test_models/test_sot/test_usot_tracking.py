@@ -6,6 +6,7 @@ the crop itself and the head finds the bright textured target in it, so a
 correct crop → decode → state update chain must follow the target, and any
 error in the geometry makes the box drift away.
 """
+
 import math
 import os.path as osp
 
@@ -64,15 +65,43 @@ def test_queue_n2(mode):
 
 def test_queue_official_n3_n4():
     # n = 3: [h0, best(h0, h1), h2, h2, h2]
-    assert queue_ids(make_queue('official', [0.9, 0.95, 0.1])) == \
-        [0, -1, 0, 1, 2, 2, 2]
-    assert queue_ids(make_queue('official', [0.9, 0.5, 0.99])) == \
-        [0, -1, 0, 0, 2, 2, 2]
+    assert queue_ids(make_queue('official', [0.9, 0.95, 0.1])) == [
+        0,
+        -1,
+        0,
+        1,
+        2,
+        2,
+        2,
+    ]
+    assert queue_ids(make_queue('official', [0.9, 0.5, 0.99])) == [
+        0,
+        -1,
+        0,
+        0,
+        2,
+        2,
+        2,
+    ]
     # n = 4: [h0, best(h0..h2), h3, h3, h3]
-    assert queue_ids(make_queue('official', [0.9, 0.2, 0.97, 0.99])) == \
-        [0, -1, 0, 2, 3, 3, 3]
-    assert queue_ids(make_queue('official', [0.9, 0.2, 0.3, 0.99])) == \
-        [0, -1, 0, 0, 3, 3, 3]
+    assert queue_ids(make_queue('official', [0.9, 0.2, 0.97, 0.99])) == [
+        0,
+        -1,
+        0,
+        2,
+        3,
+        3,
+        3,
+    ]
+    assert queue_ids(make_queue('official', [0.9, 0.2, 0.3, 0.99])) == [
+        0,
+        -1,
+        0,
+        0,
+        3,
+        3,
+        3,
+    ]
 
 
 @pytest.mark.parametrize('n', [5, 6, 9, 40])
@@ -82,28 +111,54 @@ def test_queue_official_long_history(n):
     best = n // 2
     scores[best] = 0.95
     scores[-1] = 0.99  # the latest is excluded from the best-of scan
-    assert queue_ids(make_queue('official', scores)) == \
-        [0, -1, best, n - 1, n - 1, n - 1, n - 1]
+    assert queue_ids(make_queue('official', scores)) == [
+        0,
+        -1,
+        best,
+        n - 1,
+        n - 1,
+        n - 1,
+        n - 1,
+    ]
     scores[best] = 0.5  # then f0 (0.9) is the best older entry
-    assert queue_ids(make_queue('official', scores)) == \
-        [0, -1, 0, n - 1, n - 1, n - 1, n - 1]
+    assert queue_ids(make_queue('official', scores)) == [
+        0,
+        -1,
+        0,
+        n - 1,
+        n - 1,
+        n - 1,
+        n - 1,
+    ]
 
 
 def test_queue_corrected_segments():
     # n = 3: gap 0.5 → segments [0,1) [0,1) [1,2) [1,2) → h0 h0 h1 h1, h2
-    assert queue_ids(make_queue('corrected', [0.9, 0.1, 0.2])) == \
-        [0, -1, 0, 0, 1, 1, 2]
+    assert queue_ids(make_queue('corrected', [0.9, 0.1, 0.2])) == [
+        0,
+        -1,
+        0,
+        0,
+        1,
+        1,
+        2,
+    ]
     # n = 5: gap 1 → one entry per segment, then the latest
-    assert queue_ids(make_queue('corrected', [0.9, 0.1, 0.2, 0.3, 0.4])) == \
-        [0, -1, 0, 1, 2, 3, 4]
+    assert queue_ids(make_queue('corrected', [0.9, 0.1, 0.2, 0.3, 0.4])) == [
+        0,
+        -1,
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     # n = 9: gap 2 → best of [0,2) [2,4) [4,6) [6,8), then h8
     scores = [0.9, 0.95, 0.3, 0.2, 0.1, 0.6, 0.7, 0.8, 0.05]
-    assert queue_ids(make_queue('corrected', scores)) == \
-        [0, -1, 1, 2, 5, 7, 8]
+    assert queue_ids(make_queue('corrected', scores)) == [0, -1, 1, 2, 5, 7, 8]
     # ties go to the first maximum (numpy argmax)
     scores = [0.9, 0.9, 0.4, 0.4, 0.1, 0.1, 0.7, 0.7, 0.05]
-    assert queue_ids(make_queue('corrected', scores)) == \
-        [0, -1, 0, 2, 4, 6, 8]
+    assert queue_ids(make_queue('corrected', scores)) == [0, -1, 0, 2, 4, 6, 8]
 
 
 @pytest.mark.parametrize('mode', ['official', 'corrected'])
@@ -112,8 +167,10 @@ def test_queue_device_selection_matches_segments(mode):
     for n in range(2, 30):
         scores = [0.9] + torch.rand(n - 1, generator=gen).tolist()
         queue = make_queue(mode, scores)
-        expected = [max(range(s, e), key=lambda j: (scores[j], -j))
-                    for s, e in queue.segment_bounds(n)] + [n - 1]
+        expected = [
+            max(range(s, e), key=lambda j: (scores[j], -j))
+            for s, e in queue.segment_bounds(n)
+        ] + [n - 1]
         assert queue.history_indices().tolist() == expected, n
 
 
@@ -128,10 +185,11 @@ def test_distinct_queue_expands_to_the_queue(mode):
         if counts is None:
             assert ids == queue_ids(queue), n
             continue
-        assert counts.dtype == torch.float32 and counts.shape == (len(ids), )
+        assert counts.dtype == torch.float32 and counts.shape == (len(ids),)
         assert counts[:2].tolist() == [1.0, 1.0]  # f0 and f0' kept
-        expanded = [i for i, c in zip(ids, counts.tolist())
-                    for _ in range(int(c))]
+        expanded = [
+            i for i, c in zip(ids, counts.tolist()) for _ in range(int(c))
+        ]
         # the fusion is order-free: same multiset of kernels
         assert sorted(expanded) == sorted(queue_ids(queue)), n
         # merged entries are repeats of one history range only
@@ -180,8 +238,9 @@ def test_size_change_penalty_by_hand():
     # aspect 1 → 1/2: r_c = 2, s_c = sqrt(25*35)/20
     s_c = math.sqrt(25 * 35) / 20
     aspect = size_change_penalty(torch.tensor([[10.0], [20.0]]), target, k)
-    assert math.isclose(aspect.item(), math.exp(-(2 * s_c - 1) * k),
-                        rel_tol=1e-6)
+    assert math.isclose(
+        aspect.item(), math.exp(-(2 * s_c - 1) * k), rel_tol=1e-6
+    )
 
 
 def hand_response(size=5, peaks=((1, 3, 0.8),), reg_wh=(16.0, 16.0)):
@@ -198,9 +257,16 @@ def hand_response(size=5, peaks=((1, 3, 0.8),), reg_wh=(16.0, 16.0)):
 def test_decode_picks_peak_and_box():
     score, reg = hand_response()
     reg[:, 1, 3] = torch.tensor([6.0, 5.0, 10.0, 11.0])  # l, t, r, b
-    out = decode_response(score, reg, torch.tensor([16.0, 16.0]),
-                          cosine_window(5), instance_size=255, stride=8,
-                          penalty_k=0.021, window_influence=0.0)
+    out = decode_response(
+        score,
+        reg,
+        torch.tensor([16.0, 16.0]),
+        cosine_window(5),
+        instance_size=255,
+        stride=8,
+        penalty_k=0.021,
+        window_influence=0.0,
+    )
     assert out['index'].item() == 1 * 5 + 3
     gx, gy = 8 * (3 - 2) + 127, 8 * (1 - 2) + 127
     assert out['box'].tolist() == [gx - 6, gy - 5, gx + 10, gy + 11]
@@ -212,33 +278,45 @@ def test_decode_window_and_penalty_change_choice():
     score, reg = hand_response(peaks=((0, 0, 0.9), (2, 2, 0.6)))
     target = torch.tensor([16.0, 16.0])
     args = dict(instance_size=255, stride=8, penalty_k=0.021)
-    no_win = decode_response(score, reg, target, cosine_window(5),
-                             window_influence=0.0, **args)
+    no_win = decode_response(
+        score, reg, target, cosine_window(5), window_influence=0.0, **args
+    )
     assert no_win['index'].item() == 0  # the corner peak wins alone
     # window 0 on the border, 1 at the centre: 0.9 * 0.679 = 0.611 loses
     # to 0.6 * 0.679 + 0.321 = 0.728
-    win = decode_response(score, reg, target, cosine_window(5),
-                          window_influence=0.321, **args)
+    win = decode_response(
+        score, reg, target, cosine_window(5), window_influence=0.321, **args
+    )
     assert win['index'].item() == 2 * 5 + 2
-    assert math.isclose(win['pscore'][2, 2].item(), 0.6 * 0.679 + 0.321,
-                        rel_tol=1e-6)
-    assert math.isclose(win['pscore'][0, 0].item(), 0.9 * 0.679,
-                        rel_tol=1e-6)
+    assert math.isclose(
+        win['pscore'][2, 2].item(), 0.6 * 0.679 + 0.321, rel_tol=1e-6
+    )
+    assert math.isclose(win['pscore'][0, 0].item(), 0.9 * 0.679, rel_tol=1e-6)
     # equal peaks: the one predicting the current size wins the penalty
     score, reg = hand_response(peaks=((2, 1, 0.7), (2, 3, 0.7)))
     reg[:, 2, 1] *= 3
-    out = decode_response(score, reg, target, torch.zeros(5, 5),
-                          window_influence=0.0, penalty_k=0.5,
-                          instance_size=255, stride=8)
+    out = decode_response(
+        score,
+        reg,
+        target,
+        torch.zeros(5, 5),
+        window_influence=0.0,
+        penalty_k=0.5,
+        instance_size=255,
+        stride=8,
+    )
     assert out['index'].item() == 2 * 5 + 3
 
 
 def test_update_size_single_and_double():
-    size, pred, lr = torch.tensor([10., 40.]), torch.tensor([20., 20.]), \
-        torch.tensor(0.5)
-    assert update_size(size, pred, lr, 'single').tolist() == [15., 30.]
+    size, pred, lr = (
+        torch.tensor([10.0, 40.0]),
+        torch.tensor([20.0, 20.0]),
+        torch.tensor(0.5),
+    )
+    assert update_size(size, pred, lr, 'single').tolist() == [15.0, 30.0]
     # reference: R = lr p + (1-lr) T; T' = (1-lr) T + lr R = T + lr²(p - T)
-    assert update_size(size, pred, lr, 'double').tolist() == [12.5, 35.]
+    assert update_size(size, pred, lr, 'double').tolist() == [12.5, 35.0]
     with pytest.raises(ValueError, match='size_smoothing'):
         update_size(size, pred, lr, 'triple')
 
@@ -256,22 +334,26 @@ def reference_subwindow(img, cx, cy, side, out, avg):
     left, top = max(0, -x0), max(0, -y0)
     right = max(0, x0 + side - width)
     bottom = max(0, y0 + side - height)
-    padded = np.empty((height + top + bottom, width + left + right, 3),
-                      np.float32)
+    padded = np.empty(
+        (height + top + bottom, width + left + right, 3), np.float32
+    )
     padded[:] = avg
-    padded[top:top + height, left:left + width] = img
-    patch = padded[y0 + top:y0 + top + side, x0 + left:x0 + left + side]
+    padded[top : top + height, left : left + width] = img
+    patch = padded[y0 + top : y0 + top + side, x0 + left : x0 + left + side]
     return patch if side == out else cv2.resize(patch, (out, out))
 
 
-@pytest.mark.parametrize('cx,cy,side,out', [
-    (40.0, 30.0, 21, 21),  # no resize: an exact slice
-    (40.3, 30.7, 40, 21),  # downscale
-    (5.0, 5.0, 30, 50),  # padding top-left + upscale
-    (75.0, 55.0, 31, 127),  # padding bottom-right
-    (40.0, 30.0, 200, 64),  # window much larger than the frame
-    (10.5, 12.5, 17, 17),  # half-pixel centre: round half to even
-])
+@pytest.mark.parametrize(
+    'cx,cy,side,out',
+    [
+        (40.0, 30.0, 21, 21),  # no resize: an exact slice
+        (40.3, 30.7, 40, 21),  # downscale
+        (5.0, 5.0, 30, 50),  # padding top-left + upscale
+        (75.0, 55.0, 31, 127),  # padding bottom-right
+        (40.0, 30.0, 200, 64),  # window much larger than the frame
+        (10.5, 12.5, 17, 17),  # half-pixel centre: round half to even
+    ],
+)
 def test_crop_matches_padded_opencv_resize(cx, cy, side, out):
     rng = np.random.default_rng(0)
     img = rng.uniform(0, 255, (60, 80, 3)).astype(np.float32)
@@ -279,8 +361,11 @@ def test_crop_matches_padded_opencv_resize(cx, cy, side, out):
     expected = reference_subwindow(img, cx, cy, side, out, avg)
     patch = crop_siamfc(
         torch.from_numpy(img).permute(2, 0, 1)[None],
-        torch.tensor([[cx, cy]]), torch.tensor([float(side)]), out,
-        torch.from_numpy(avg))
+        torch.tensor([[cx, cy]]),
+        torch.tensor([float(side)]),
+        out,
+        torch.from_numpy(avg),
+    )
     assert patch.shape == (1, 3, out, out)
     got = patch[0].permute(1, 2, 0).numpy()
     assert np.abs(got - expected).max() < 5e-3
@@ -289,34 +374,55 @@ def test_crop_matches_padded_opencv_resize(cx, cy, side, out):
 def test_crop_padding_value_and_batch():
     img = torch.full((1, 3, 20, 30), 100.0)
     pad = torch.tensor([1.0, 2.0, 3.0])
-    patch = crop_siamfc(img, torch.tensor([[0.0, 0.0], [15.0, 10.0]]),
-                        torch.tensor([20.0, 10.0]), 20, pad)
+    patch = crop_siamfc(
+        img,
+        torch.tensor([[0.0, 0.0], [15.0, 10.0]]),
+        torch.tensor([20.0, 10.0]),
+        20,
+        pad,
+    )
     # first crop: centred on the corner, top-left quadrant is padding
-    assert torch.allclose(patch[0, :, :8, :8],
-                          pad[:, None, None].expand(3, 8, 8))
-    assert torch.allclose(patch[0, :, 12:, 12:], torch.full((3, 8, 8),
-                                                            100.0))
+    assert torch.allclose(
+        patch[0, :, :8, :8], pad[:, None, None].expand(3, 8, 8)
+    )
+    assert torch.allclose(patch[0, :, 12:, 12:], torch.full((3, 8, 8), 100.0))
     assert torch.allclose(patch[1], torch.full((3, 20, 20), 100.0))
 
 
-@pytest.mark.parametrize('center,size,side,out', [
-    ((60.0, 50.0), (20.0, 12.0), 41, 127),
-    ((60.0, 50.0), (20.0, 12.0), 123, 255),
-    ((12.0, 9.0), (16.0, 10.0), 80, 255),  # with left/top padding
-])
+@pytest.mark.parametrize(
+    'center,size,side,out',
+    [
+        ((60.0, 50.0), (20.0, 12.0), 41, 127),
+        ((60.0, 50.0), (20.0, 12.0), 123, 255),
+        ((12.0, 9.0), (16.0, 10.0), 80, 255),  # with left/top padding
+    ],
+)
 def test_box_in_crop_lands_on_the_target(center, size, side, out):
     img = torch.zeros(1, 3, 100, 140)
     cx, cy = center
     w, h = size
-    img[..., int(cy - h / 2):int(cy + h / 2),
-        int(cx - w / 2):int(cx + w / 2)] = 255.0
-    patch = crop_siamfc(img, torch.tensor([center]),
-                        torch.tensor([float(side)]), out, torch.zeros(3))
+    img[
+        ...,
+        int(cy - h / 2) : int(cy + h / 2),
+        int(cx - w / 2) : int(cx + w / 2),
+    ] = 255.0
+    patch = crop_siamfc(
+        img,
+        torch.tensor([center]),
+        torch.tensor([float(side)]),
+        out,
+        torch.zeros(3),
+    )
     ys, xs = torch.nonzero(patch[0, 0] > 127.5, as_tuple=True)
-    seen = torch.tensor([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1],
-                        dtype=torch.float32)
-    box = box_in_crop(torch.tensor(center), torch.tensor(size),
-                      torch.tensor(float(side)), out)
+    seen = torch.tensor(
+        [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=torch.float32
+    )
+    box = box_in_crop(
+        torch.tensor(center),
+        torch.tensor(size),
+        torch.tensor(float(side)),
+        out,
+    )
     # the reference formula is a pixel-level approximation of the box
     assert torch.allclose(box, seen, atol=1.0 + out / side)
 
@@ -324,6 +430,7 @@ def test_box_in_crop_lands_on_the_target(center, size, side, out):
 # --------------------------------------------------------------------------
 # tracking loop with a controlled head
 # --------------------------------------------------------------------------
+
 
 class TargetFinderHead:
     """Head stand-in: "features" are crops; the target is the bright blob.
@@ -355,8 +462,9 @@ class TargetFinderHead:
     def _locate(self, crop):
         mask = crop[0, 0] > 100
         ys, xs = torch.nonzero(mask, as_tuple=True)
-        return torch.stack((xs.min(), ys.min(), xs.max() + 1,
-                            ys.max() + 1)).float()
+        return torch.stack(
+            (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+        ).float()
 
     def forward_offline(self, search_enc, z_kernel):
         crop = search_enc['crop']
@@ -367,13 +475,16 @@ class TargetFinderHead:
         gy = grid[:, None].expand(-1, score_size)
         x1, y1, x2, y2 = self._locate(crop)
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        logits = -((gx - cx)**2 + (gy - cy)**2) / 64.0
+        logits = -((gx - cx) ** 2 + (gy - cy) ** 2) / 64.0
         reg = torch.stack((gx - x1, gy - y1, x2 - gx, y2 - gy)).clamp(min=1)
         return logits[None, None], reg[None]
 
     def forward_memory(self, search_enc, mem_kernels, kernel_counts=None):
-        num = mem_kernels.size(1) if kernel_counts is None \
+        num = (
+            mem_kernels.size(1)
+            if kernel_counts is None
             else int(kernel_counts.sum())
+        )
         self.memory_calls.append((tuple(mem_kernels.shape), num))
         return self.forward_offline(search_enc, None)[0]
 
@@ -382,7 +493,6 @@ def _tracker_class():
     from mmtrack.models.sot.base import BaseSingleObjectTracker
 
     class ControlledUSOT(USOTTrackingMixin, BaseSingleObjectTracker):
-
         def __init__(self, test_cfg=None):
             super().__init__()
             self.test_cfg = dict(test_cfg or {})
@@ -414,11 +524,12 @@ def textured_frame(box, hw=(240, 320), seed=0, channels=3):
 def make_sample(frame_id, box, hw):
     from mmengine.structures import InstanceData
     from mmtrack.structures import TrackDataSample
+
     sample = TrackDataSample()
     sample.gt_instances = InstanceData(
-        bboxes=torch.tensor([box], dtype=torch.float32))
-    sample.set_metainfo(
-        dict(frame_id=frame_id, img_shape=hw, ori_shape=hw))
+        bboxes=torch.tensor([box], dtype=torch.float32)
+    )
+    sample.set_metainfo(dict(frame_id=frame_id, img_shape=hw, ori_shape=hw))
     return sample
 
 
@@ -440,29 +551,34 @@ def run_sequence(model, boxes, hw=(240, 320), channels=3):
     return outputs
 
 
-@pytest.mark.parametrize('cfg', [
-    dict(),
-    dict(memory_index='corrected', size_smoothing='single'),
-])
+@pytest.mark.parametrize(
+    'cfg',
+    [
+        dict(),
+        dict(memory_index='corrected', size_smoothing='single'),
+    ],
+)
 def test_box_follows_moving_textured_square(cfg):
     model = _tracker_class()(cfg)
-    boxes = [(60 + 9 * t, 70 + 5 * t, 100 + 9 * t + t, 110 + 5 * t + t)
-             for t in range(12)]
+    boxes = [
+        (60 + 9 * t, 70 + 5 * t, 100 + 9 * t + t, 110 + 5 * t + t)
+        for t in range(12)
+    ]
     outputs = run_sequence(model, boxes)
     assert outputs[0].scores.tolist() == [-1.0]
     for out, box in zip(outputs[1:], boxes[1:]):
-        assert out.bboxes.shape == (1, 4) and out.scores.shape == (1, )
+        assert out.bboxes.shape == (1, 4) and out.scores.shape == (1,)
         assert iou(out.bboxes[0].tolist(), box) > 0.75, (out.bboxes, box)
     # memory head saw the 7-entry queue (its distinct kernels with counts
     # summing to 7 when deduplicated), the history grew every frame
     assert {num for _, num in model.head.memory_calls} == {7}
     shapes = {shape for shape, _ in model.head.memory_calls}
-    assert all(s[0] == 1 and 3 <= s[1] <= 7 and s[2:] == (4, 7, 7)
-               for s in shapes)
+    assert all(
+        s[0] == 1 and 3 <= s[1] <= 7 and s[2:] == (4, 7, 7) for s in shapes
+    )
     model = _tracker_class()(dict(cfg, dedupe_memory=False))
     run_sequence(model, boxes)
-    assert {shape for shape, _ in model.head.memory_calls} == {
-        (1, 7, 4, 7, 7)}
+    assert {shape for shape, _ in model.head.memory_calls} == {(1, 7, 4, 7, 7)}
     assert model.memo.memory.num_history == len(boxes)
     assert model.memo.instance_size == 255
 
@@ -496,46 +612,56 @@ def test_grayscale_frame_tracks_like_replicated_bgr():
         assert iou(out.bboxes[0].tolist(), box) > 0.75
 
 
-@pytest.mark.parametrize('box,match', [
-    ((50, 50, 50, 90), 'zero or negative area'),
-    ((50, 50, 90, 50), 'zero or negative area'),
-    ((400, 300, 450, 350), 'outside the frame'),
-    ((-80, 10, -20, 40), 'outside the frame'),
-])
+@pytest.mark.parametrize(
+    'box,match',
+    [
+        ((50, 50, 50, 90), 'zero or negative area'),
+        ((50, 50, 90, 50), 'zero or negative area'),
+        ((400, 300, 450, 350), 'outside the frame'),
+        ((-80, 10, -20, 40), 'outside the frame'),
+    ],
+)
 def test_bad_init_box_raises(box, match):
     model = _tracker_class()()
     img = textured_frame((10, 10, 20, 20))
     with pytest.raises(ValueError, match=match):
-        model.predict(dict(img=img[None, None]),
-                      [make_sample(0, box, (240, 320))])
+        model.predict(
+            dict(img=img[None, None]), [make_sample(0, box, (240, 320))]
+        )
 
 
 def test_bad_frame_and_config_raise():
     model = _tracker_class()()
     img = torch.rand(1, 1, 4, 240, 320) * 255
     with pytest.raises(ValueError, match='channels'):
-        model.predict(dict(img=img), [make_sample(0, (10, 10, 40, 40),
-                                                  (240, 320))])
+        model.predict(
+            dict(img=img), [make_sample(0, (10, 10, 40, 40), (240, 320))]
+        )
     with pytest.raises(ValueError, match='memory_index'):
         _tracker_class()(dict(memory_index='bug')).usot_test_cfg()
-    assert _tracker_class()().usot_test_cfg()['window_influence'] == \
-        USOT_TEST_CFG_DEFAULTS['window_influence']
+    assert (
+        _tracker_class()().usot_test_cfg()['window_influence']
+        == USOT_TEST_CFG_DEFAULTS['window_influence']
+    )
 
 
 def test_region_overlap():
     box = np.array([0, 0, 10, 10.0])
     assert region_overlap(box, box) == pytest.approx(1.0)
-    assert region_overlap(box, np.array([0, 0, 10, 0, 10, 10, 0, 10.])) == \
-        pytest.approx(1.0)
-    assert region_overlap(box, np.array([5, 0, 15, 10.])) == \
-        pytest.approx(1 / 3)
-    assert region_overlap(box, np.array([20, 20, 30, 30.])) == 0.0
+    assert region_overlap(
+        box, np.array([0, 0, 10, 0, 10, 10, 0, 10.0])
+    ) == pytest.approx(1.0)
+    assert region_overlap(box, np.array([5, 0, 15, 10.0])) == pytest.approx(
+        1 / 3
+    )
+    assert region_overlap(box, np.array([20, 20, 30, 30.0])) == 0.0
     # diamond inscribed in the box: area 50 of 100
-    diamond = np.array([5, 0, 10, 5, 5, 10, 0, 5.])
+    diamond = np.array([5, 0, 10, 5, 5, 10, 0, 5.0])
     assert region_overlap(box, diamond) == pytest.approx(0.5)
     # bounds cut both regions to the image
-    assert region_overlap(np.array([-10, 0, 10, 10.]), box,
-                          bounds=(100, 100)) == pytest.approx(1.0)
+    assert region_overlap(
+        np.array([-10, 0, 10, 10.0]), box, bounds=(100, 100)
+    ) == pytest.approx(1.0)
 
 
 def test_vot_mode_resets_after_failure_without_vot_toolkit():
@@ -547,8 +673,9 @@ def test_vot_mode_resets_after_failure_without_vot_toolkit():
         # frame 2: the target jumps far away → the tracker loses it
         gt = (250, 180, 290, 220) if frame_id == 2 else box
         img = textured_frame(box, hw, seed=frame_id)
-        res = model.predict(dict(img=img[None, None]),
-                            [make_sample(frame_id, gt, hw)])
+        res = model.predict(
+            dict(img=img[None, None]), [make_sample(frame_id, gt, hw)]
+        )
         states.append(res[0].pred_track_instances.bboxes[0].tolist())
     assert states[0] == [1.0]
     assert len(states[1]) == 4
@@ -572,19 +699,25 @@ def usot_model():
     from mmengine.config import Config
     from mmtrack.registry import MODELS
     from mmtrack.utils import register_all_modules
+
     register_all_modules(init_default_scope=True)
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
-    cfg = Config.fromfile(osp.join(repo, 'configs', 'usot', '_base_',
-                                   'usot_r50.py'))
+    repo = osp.dirname(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    )
+    cfg = Config.fromfile(
+        osp.join(repo, 'configs', 'usot', '_base_', 'usot_r50.py')
+    )
     torch.manual_seed(0)
     return MODELS.build(cfg.model).eval()
 
 
-@pytest.mark.parametrize('box,instance_size', [
-    ((100, 80, 160, 150), 255),
-    ((150, 110, 162, 120), 271),  # 0.16% of the frame
-])
+@pytest.mark.parametrize(
+    'box,instance_size',
+    [
+        ((100, 80, 160, 150), 255),
+        ((150, 110, 162, 120), 271),  # 0.16% of the frame
+    ],
+)
 def test_real_usot_predict_loop(usot_model, box, instance_size):
     boxes = [box] * 3
     with torch.no_grad():
@@ -595,7 +728,7 @@ def test_real_usot_predict_loop(usot_model, box, instance_size):
     assert memo.memory.num_history == 3
     assert memo.memory.build_queue().shape == (7, 256, 7, 7)
     for out in outputs[1:]:
-        assert out.bboxes.shape == (1, 4) and out.scores.shape == (1, )
+        assert out.bboxes.shape == (1, 4) and out.scores.shape == (1,)
         assert torch.isfinite(out.bboxes).all()
         x1, y1, x2, y2 = out.bboxes[0].tolist()
         assert 0 <= x1 < x2 and 0 <= y1 < y2
@@ -611,14 +744,24 @@ def test_track_reads_nothing_back_to_the_host(usot_model, monkeypatch):
     hw = (240, 320)
     box = (100, 80, 160, 150)
     with torch.no_grad():
-        usot_model.predict(dict(img=textured_frame(box, hw)[None, None]),
-                           [make_sample(0, box, hw)])
+        usot_model.predict(
+            dict(img=textured_frame(box, hw)[None, None]),
+            [make_sample(0, box, hw)],
+        )
 
         def forbidden(*args, **kwargs):
             raise AssertionError('host read in the per-frame path')
 
-        for name in ('item', 'tolist', 'cpu', 'numpy', '__bool__',
-                     '__float__', '__int__', '__index__'):
+        for name in (
+            'item',
+            'tolist',
+            'cpu',
+            'numpy',
+            '__bool__',
+            '__float__',
+            '__int__',
+            '__index__',
+        ):
             monkeypatch.setattr(torch.Tensor, name, forbidden)
         img = textured_frame(box, hw, seed=1)
         for _ in range(3):
@@ -629,11 +772,13 @@ def test_track_reads_nothing_back_to_the_host(usot_model, monkeypatch):
 
 
 @pytest.mark.parametrize('memory_index', ['official', 'corrected'])
-def test_real_usot_dedupe_memory_tracks_the_same(usot_model, monkeypatch,
-                                                 memory_index):
+def test_real_usot_dedupe_memory_tracks_the_same(
+    usot_model, monkeypatch, memory_index
+):
     """Deduplicated memory kernels give the boxes of the full queue."""
-    boxes = [(100 + 4 * t, 80 + 2 * t, 160 + 4 * t, 150 + 2 * t)
-             for t in range(9)]
+    boxes = [
+        (100 + 4 * t, 80 + 2 * t, 160 + 4 * t, 150 + 2 * t) for t in range(9)
+    ]
     head = usot_model.head
     calls = []
     full_forward = head.forward_memory
@@ -648,13 +793,16 @@ def test_real_usot_dedupe_memory_tracks_the_same(usot_model, monkeypatch,
     try:
         for dedupe in (False, True):
             usot_model.test_cfg.update(
-                dedupe_memory=dedupe, memory_index=memory_index)
+                dedupe_memory=dedupe, memory_index=memory_index
+            )
             calls.clear()
             with torch.no_grad():
                 outputs = run_sequence(usot_model, boxes)
             results[dedupe] = (
                 torch.cat([o.bboxes for o in outputs[1:]]),
-                torch.cat([o.scores for o in outputs[1:]]), list(calls))
+                torch.cat([o.scores for o in outputs[1:]]),
+                list(calls),
+            )
     finally:
         usot_model.test_cfg.clear()
         usot_model.test_cfg.update(saved)

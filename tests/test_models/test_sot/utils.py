@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Build the USOT model of ``configs/usot/_base_/usot_r50.py`` for tests."""
+
 import copy
 from pathlib import Path
 from typing import Optional
@@ -13,8 +14,10 @@ def usot_model_cfg() -> dict:
     """The ``model`` dict of the base config (mmtrack scope set up)."""
     from mmengine.config import Config
     from mmtrack.utils import register_all_modules
+
     register_all_modules(init_default_scope=True)
     import mmusot  # noqa: F401  (registers USOT, USOTHead)
+
     return copy.deepcopy(Config.fromfile(str(CONFIG)).model)
 
 
@@ -26,6 +29,7 @@ def build_usot(head: Optional[dict] = None, **kwargs):
         **kwargs: keys replacing top-level model keys.
     """
     from mmtrack.registry import MODELS
+
     cfg = usot_model_cfg()
     if head:
         cfg.head.update(head)

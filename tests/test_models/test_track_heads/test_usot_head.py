@@ -9,8 +9,9 @@ import torch
 from mmusot.models.track_heads import USOTHead, iou_loss, weighted_bce_loss
 from mmusot.utils import build_formula_state_dict, read_key_list
 
-PARITY = Path(__file__).resolve().parents[3] / '..' / 'shared' / 'docs' / \
-    'parity'
+PARITY = (
+    Path(__file__).resolve().parents[3] / '..' / 'shared' / 'docs' / 'parity'
+)
 
 
 def small_head(**kwargs):
@@ -27,7 +28,7 @@ def test_forward_shapes(feat_size, resp):
     assert [tuple(t.shape) for t in enc['cls']] == [
         (2, 8, feat_size - 2, feat_size - 2),
         (2, 8, feat_size - 4, feat_size - 2),
-        (2, 8, feat_size - 2, feat_size - 4)
+        (2, 8, feat_size - 2, feat_size - 4),
     ]
     cls, reg = head.forward_offline(enc, zf)
     assert cls.shape == (2, 1, resp, resp)
@@ -39,11 +40,19 @@ def test_forward_shapes(feat_size, resp):
 def test_head_parameter_names_match_official():
     head = USOTHead()
     names = set(head.state_dict())
-    for name in ('adjust', 'bias', 'cls_encode.matrix11_k.0.weight',
-                 'reg_encode.matrix21_s.1.running_var', 'cls_dw.weight',
-                 'reg_dw.weight', 'conf_fusion.conf_gen.0.bias',
-                 'conf_fusion.value_gen.1.weight', 'bbox_tower.9.weight',
-                 'cls_memory_tower.10.running_mean', 'cls_memory_pred.bias'):
+    for name in (
+        'adjust',
+        'bias',
+        'cls_encode.matrix11_k.0.weight',
+        'reg_encode.matrix21_s.1.running_var',
+        'cls_dw.weight',
+        'reg_dw.weight',
+        'conf_fusion.conf_gen.0.bias',
+        'conf_fusion.value_gen.1.weight',
+        'bbox_tower.9.weight',
+        'cls_memory_tower.10.running_mean',
+        'cls_memory_pred.bias',
+    ):
         assert name in names
     n_params = sum(p.numel() for p in head.parameters())
     assert abs(n_params / 1e6 - 15.37) < 0.01
@@ -55,19 +64,23 @@ def test_box_to_cells():
     head = small_head()
     px = torch.tensor([[0.0, 31.0, 63.0, 200.0]])
     torch.testing.assert_close(
-        head.template_box_to_cells(px),
-        torch.tensor([[0.0, 3.0, 7.0, 14.0]]))
+        head.template_box_to_cells(px), torch.tensor([[0.0, 3.0, 7.0, 14.0]])
+    )
     torch.testing.assert_close(
         head.search_box_to_cells(torch.tensor([[31.0, 127.0, 223.0, 0.0]])),
-        torch.tensor([[0.0, 12.0, 24.0, -31 / 8]]))
+        torch.tensor([[0.0, 12.0, 24.0, -31 / 8]]),
+    )
     torch.testing.assert_close(
         head.search_box_to_cells(
-            torch.tensor([[0.0, 127.0, 300.0, 100.0]]), clamp=(15, 239)),
-        torch.tensor([[-2.0, 12.0, 26.0, 69 / 8]]))
+            torch.tensor([[0.0, 127.0, 300.0, 100.0]]), clamp=(15, 239)
+        ),
+        torch.tensor([[-2.0, 12.0, 26.0, 69 / 8]]),
+    )
     fixed = small_head(search_pool_axis='corrected')
     torch.testing.assert_close(
         fixed.search_box_to_cells(torch.tensor([[7.0, 127.0, 247.0, 15.0]])),
-        torch.tensor([[0.0, 15.0, 30.0, 1.0]]))
+        torch.tensor([[0.0, 15.0, 30.0, 1.0]]),
+    )
     with pytest.raises(ValueError):
         small_head(search_pool_axis='other')
 
@@ -92,21 +105,25 @@ def test_weighted_bce_by_hand():
 def test_iou_loss_by_hand():
     # Target box 4x4 around the cell; prediction 2x4 inside it: I = 8,
     # U = 16, loss = -log(9 / 17). The second cell has weight 0.
-    target = torch.tensor([2.0, 2.0, 2.0, 2.0]).view(1, 4, 1, 1).repeat(
-        1, 1, 1, 2)
-    pred = torch.tensor([1.0, 2.0, 1.0, 2.0]).view(1, 4, 1, 1).repeat(
-        1, 1, 1, 2)
+    target = (
+        torch.tensor([2.0, 2.0, 2.0, 2.0]).view(1, 4, 1, 1).repeat(1, 1, 1, 2)
+    )
+    pred = (
+        torch.tensor([1.0, 2.0, 1.0, 2.0]).view(1, 4, 1, 1).repeat(1, 1, 1, 2)
+    )
     weight = torch.tensor([[[[1.0, 0.0]]]])
     assert iou_loss(pred, target, weight).item() == pytest.approx(
-        -math.log(9 / 17), rel=1e-6)
+        -math.log(9 / 17), rel=1e-6
+    )
     assert iou_loss(target, target, weight).item() == pytest.approx(0.0)
     assert iou_loss(pred, target, weight * 0).item() == 0.0
 
 
 def test_targets_diamond_and_regression():
     head = small_head()
-    boxes = torch.tensor([[95.0, 111.0, 159.0, 143.0],
-                          [20.0, 20.0, 80.0, 60.0]])
+    boxes = torch.tensor(
+        [[95.0, 111.0, 159.0, 143.0], [20.0, 20.0, 80.0, 60.0]]
+    )
     shift = torch.tensor([[0.0, 0.0], [50.0, -20.0]])
     cls, reg, weight = head.get_targets(boxes, 25, 255, shift)
     assert cls.shape == (2, 1, 25, 25) and reg.shape == (2, 4, 25, 25)
@@ -146,8 +163,9 @@ def _loss_inputs(head, batch=2, mem=None):
     targets = head.get_targets(boxes, 25, 255)
     xf_mem = None
     if mem:
-        xf_mem = torch.randn(batch * mem, 8, 31, 31, generator=gen,
-                             requires_grad=True)
+        xf_mem = torch.randn(
+            batch * mem, 8, 31, 31, generator=gen, requires_grad=True
+        )
     cells = head.search_box_to_cells(boxes, head.search_clip)
     return xf, zf, targets, xf_mem, cells
 
@@ -170,8 +188,9 @@ def test_cycle_loss_weights_and_backward():
     xf, zf, targets, xf_mem, cells = _loss_inputs(head, batch=2, mem=4)
     head.lambda1 = 0.25
     head.cls_ratio = 0.4
-    losses = head.loss(zf, xf, *targets, search_size=255, xf_mem=xf_mem,
-                       search_cells=cells)
+    losses = head.loss(
+        zf, xf, *targets, search_size=255, xf_mem=xf_mem, search_cells=cells
+    )
     assert set(losses) == {'loss_cls', 'loss_reg', 'loss_mem'}
     sum(losses.values()).backward()
     # Gradients reach the memory head, the shared cls encoders and, through
@@ -187,16 +206,19 @@ def test_loss_by_feat_weights():
     cls = torch.zeros(1, 1, 25, 25)
     reg = torch.full((1, 4, 25, 25), 2.0)
     label, target, weight = head.get_targets(
-        torch.tensor([[100.0, 100.0, 150.0, 150.0]]), 25, 255)
+        torch.tensor([[100.0, 100.0, 150.0, 150.0]]), 25, 255
+    )
     naive = head.loss_by_feat(cls, reg, label, target, weight)
     cycle = head.loss_by_feat(
-        cls, reg, label, target, weight, mem_logits=cls, lambda1=0.275)
+        cls, reg, label, target, weight, mem_logits=cls, lambda1=0.275
+    )
     raw_cls = weighted_bce_loss(cls, label)
     assert naive['loss_cls'].item() == pytest.approx(0.2 * raw_cls.item())
     assert cycle['loss_cls'].item() == pytest.approx(0.275 * raw_cls.item())
     assert cycle['loss_mem'].item() == pytest.approx(0.625 * raw_cls.item())
     assert naive['loss_reg'].item() == pytest.approx(
-        iou_loss(reg, target, weight).item())
+        iou_loss(reg, target, weight).item()
+    )
 
 
 @pytest.mark.skipif(not PARITY.is_dir(), reason='parity fixture absent')
@@ -206,8 +228,7 @@ def test_head_matches_official_outputs():
     state = build_formula_state_dict(specs)
     prefix = 'connect_model.'
     head_state = {
-        k[len(prefix):]: v
-        for k, v in state.items() if k.startswith(prefix)
+        k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)
     }
     head = USOTHead()
     head.load_state_dict(head_state, strict=True)
@@ -217,8 +238,9 @@ def test_head_matches_official_outputs():
     with torch.no_grad():
         enc = head.encode_search(xf)
         cls, reg = head.forward_offline(enc, torch.from_numpy(golden['zf']))
-        mem = head.forward_memory(enc,
-                                  torch.from_numpy(golden['memory'])[None])
+        mem = head.forward_memory(
+            enc, torch.from_numpy(golden['memory'])[None]
+        )
     assert (cls - torch.from_numpy(golden['cls'])).abs().max() <= 1e-5
     assert (reg - torch.from_numpy(golden['reg'])).abs().max() <= 1e-4
     assert (mem - torch.from_numpy(golden['cls_mem'])).abs().max() <= 1e-5
@@ -240,12 +262,18 @@ def test_forward_memory_dedupe_equals_full_queue():
         # per-sample counts, (N, M)
         counts_nm = torch.tensor([[1, 1, 1, 4], [1, 1, 3, 2]])
         dedup_nm = head.forward_memory(enc, distinct, counts_nm)
-        full_nm = torch.cat([
-            head.forward_memory(
-                {'cls': tuple(t[n:n + 1] for t in enc['cls'])},
-                distinct[n:n + 1, torch.repeat_interleave(
-                    torch.arange(4), counts_nm[n])]) for n in range(2)
-        ])
+        full_nm = torch.cat(
+            [
+                head.forward_memory(
+                    {'cls': tuple(t[n : n + 1] for t in enc['cls'])},
+                    distinct[
+                        n : n + 1,
+                        torch.repeat_interleave(torch.arange(4), counts_nm[n]),
+                    ],
+                )
+                for n in range(2)
+            ]
+        )
     assert dedup.shape == full.shape == (2, 1, 25, 25)
     assert (dedup - full).abs().max() <= 1e-5
     assert (dedup_nm - full_nm).abs().max() <= 1e-5
