@@ -3,13 +3,18 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint clean-venv
+.PHONY: setup demo test lint weights clean-venv
 
 setup:
 	bash tools/setup_env.sh
 
 demo: setup
 	$(PY) tools/demo/smoke_demo.py
+
+# Pretrained backbones (MobileNetV2 ImageNet, ResNet-50 AugNet), fetched
+# once into ~/.cache/mmusot/weights ($MMUSOT_CACHE) and converted.
+weights: setup
+	$(PY) tools/fetch_weights.py
 
 test: lint setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,12 +1,17 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Convert official USOT / USOT* or MoCo-v2 / ImageNet ResNet-50 weights.
+"""Convert official USOT / USOT* models or pretrained backbones to mmusot.
 
 Examples::
 
     # a full official model (USOT.pth, USOT_star.pth) -> mmusot USOT
     python tools/convert_usot_checkpoint.py USOT_star.pth usot_star_mm.pth
-    # a MoCo-v2 or ImageNet ResNet-50 -> the USOT backbone (backbone.* keys)
+    # a MoCo-v2, ImageNet (torchvision), AugNet (imgsim) or mmcls ResNet-50
+    # -> the USOT ResNet-50 backbone (backbone.* keys)
     python tools/convert_usot_checkpoint.py moco_v2_800.model moco_bb.pth
+    # torchvision's MobileNetV2 -> SOTMobileNetV2, taking USOT's raw BGR
+    # 0-255 input (ImageNet mean/std and BGR->RGB folded into the stem)
+    python tools/convert_usot_checkpoint.py mobilenet_v2-b0353104.pth \
+        mnv2_bb.pth --fold-input-norm
 
 The output is an mmengine checkpoint ``{'state_dict': ..., 'meta': ...}``:
 load a full model with ``load_from=...`` or ``tools/test.py CFG CKPT``, a
@@ -47,6 +52,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "'' gives a backbone-only file)",
     )
     parser.add_argument(
+        '--fold-input-norm',
+        action='store_true',
+        help='fold the ImageNet RGB mean/std normalisation into the stem '
+        'so the backbone takes raw BGR 0-255 input as USOT feeds it '
+        '(backbone layouts only; the official USOT does not do this)',
+    )
+    parser.add_argument(
         '--allow-leftover',
         action='store_true',
         help='write the output even if some source keys match no rule',
@@ -70,6 +82,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             source=args.src,
             layout=args.layout,
             backbone_prefix=args.backbone_prefix,
+            fold_input_norm=args.fold_input_norm,
         )
     except (FileNotFoundError, CheckpointError) as error:
         print(f'error: {error}', file=sys.stderr)
@@ -94,11 +107,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         layout=report['layout'],
         converter='mmusot tools/convert_usot_checkpoint.py',
         dropped_keys=len(report['dropped']),
+        fold_input_norm=report['fold_input_norm'],
     )
     save_mmengine_checkpoint(state, args.dst, meta)
     print(
         f'{args.src} ({report["layout"]}): {len(state)} keys written to '
         f'{args.dst}; {len(report["dropped"])} dropped'
+        + ('; input normalisation folded' if args.fold_input_norm else '')
     )
     return 0
 

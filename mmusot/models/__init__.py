@@ -1,7 +1,10 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-from . import layers, sot, track_heads
+from . import backbones, layers, sot, track_heads, utils
+from .backbones import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .sot import *  # noqa: F401,F403
 from .track_heads import *  # noqa: F401,F403
 
-__all__ = layers.__all__ + sot.__all__ + track_heads.__all__
+__all__ = (
+    backbones.__all__ + layers.__all__ + sot.__all__ + track_heads.__all__
+)

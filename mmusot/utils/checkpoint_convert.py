@@ -1,7 +1,7 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Checkpoint conversion between the official USOT layout and mmusot's.
+"""Checkpoint conversion between other layouts and mmusot's.
 
-Three source layouts are understood (usot_spec.md §3.1, Appendix A):
+Source layouts (usot_spec.md §3.1, Appendix A):
 
 * ``'usot'``: an official USOT / USOT* model (``features.features.*``,
   ``neck.downsample.*``, ``connect_model.*``), mapped to the full mmusot
@@ -9,17 +9,35 @@ Three source layouts are understood (usot_spec.md §3.1, Appendix A):
 * ``'moco'``: a MoCo-v2 ResNet-50 (``encoder_q.*``), mapped to
   ``backbone.*``;
 * ``'imagenet'``: a torchvision-style ResNet-50 (``conv1.*``,
-  ``layerK.*``, ``fc.*``), mapped to ``backbone.*``.
+  ``layerK.*``, ``fc.*``), mapped to ``backbone.*``;
+* ``'augnet'``: the self-supervised AugNet ResNet-50 of the ``imgsim``
+  package (``module.pre.*``, a torchvision ResNet-50 with a 768-d
+  ``fc``), mapped to ``backbone.*``;
+* ``'mmcls'``: an mmcls ResNet-50 classifier (``backbone.conv1.*``,
+  ``backbone.layerK.*``, ``head.fc.*``), mapped to ``backbone.*``;
+* ``'mobilenet_v2'``: torchvision's MobileNetV2 (``features.N.*``,
+  ``classifier.*``), mapped to the ``SOTMobileNetV2`` backbone
+  (``backbone.features.0`` … ``backbone.features.17``).
 
-For backbones, ``fc`` and ``layer4`` are dropped, and the 1×1 downsample
-kernels of ``layer2.0`` and ``layer3.0`` are embedded at the centre of zero
-3×3 kernels (USOT's backbone uses 3×3 downsample convs there). A
-``module.`` prefix (DataParallel) is stripped first.
+For ResNet-50 backbones, ``fc`` and ``layer4`` are dropped, and the 1×1
+downsample kernels of ``layer2.0`` and ``layer3.0`` are embedded at the
+centre of zero 3×3 kernels (USOT's backbone uses 3×3 downsample convs
+there). For MobileNetV2, the 1280-channel ``features.18`` and the
+classifier are dropped. A ``module.`` prefix (DataParallel) is stripped
+first.
+
+ImageNet-trained weights expect RGB in [0, 1] normalised by the ImageNet
+mean/std, while USOT feeds raw BGR 0–255 (official
+``lib/dataset_loader/datasets_usot.py``). :func:`fold_input_normalization`
+folds that normalisation and the channel swap into the stem convolution
+(and its BatchNorm's running mean); it is exact because both backbones'
+stems are unpadded.
 """
 
 import pickle
+import re
 from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -45,7 +63,31 @@ BACKBONE_STAGES: Tuple[str, ...] = (
 )
 BACKBONE_DROPPED: Tuple[str, ...] = ('fc.', 'layer4.')
 MOCO_DROPPED: Tuple[str, ...] = ('encoder_k.', 'queue', 'queue_ptr')
-LAYOUTS: Tuple[str, ...] = ('usot', 'moco', 'imagenet')
+# imgsim's AugNet wraps a torchvision ResNet-50 as ``pre`` (+ a tanh).
+AUGNET_PREFIX = 'pre.'
+# An mmcls ImageClassifier: the backbone, and the parts that are dropped.
+MMCLS_BACKBONE_PREFIX = 'backbone.'
+MMCLS_DROPPED: Tuple[str, ...] = ('head.', 'neck.', 'data_preprocessor.')
+# torchvision MobileNetV2: features.0-17 are kept (SOTMobileNetV2),
+# features.18 (the 1280-channel conv) and the classifier are dropped.
+MOBILENET_V2_LAST_KEPT = 17
+MOBILENET_V2_DROPPED_INDEX = 18
+MOBILENET_V2_DROPPED: Tuple[str, ...] = ('classifier.',)
+_FEATURE_INDEX = re.compile(r'features\.(\d+)\.')
+RESNET_LAYOUTS: Tuple[str, ...] = ('moco', 'imagenet', 'augnet', 'mmcls')
+BACKBONE_LAYOUTS: Tuple[str, ...] = RESNET_LAYOUTS + ('mobilenet_v2',)
+LAYOUTS: Tuple[str, ...] = ('usot',) + BACKBONE_LAYOUTS
+# The stem convolution and its BatchNorm (unprefixed converted keys), where
+# the input normalisation is folded.
+STEM_KEYS: Dict[str, Tuple[str, str]] = dict(
+    resnet=('conv1.weight', 'bn1.running_mean'),
+    mobilenet_v2=('features.0.0.weight', 'features.0.1.running_mean'),
+)
+# torchvision's ImageNet preprocessing: RGB scaled to [0, 1], then
+# (x - mean) / std per channel. AugNet (imgsim) uses the same.
+IMAGENET_MEAN: Tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: Tuple[float, float, float] = (0.229, 0.224, 0.225)
+PIXEL_MAX = 255.0
 
 
 class CheckpointError(ValueError):
@@ -152,7 +194,7 @@ def detect_layout(
         source (str): name used in error messages.
 
     Returns:
-        str: ``'usot'``, ``'moco'`` or ``'imagenet'``.
+        str: one of :data:`LAYOUTS`.
 
     Raises:
         CheckpointError: an unknown or already converted layout.
@@ -164,6 +206,16 @@ def detect_layout(
         return 'usot'
     if any(k.startswith('encoder_q.') for k in keys):
         return 'moco'
+    if 'features.0.0.weight' in state:
+        return 'mobilenet_v2'
+    if AUGNET_PREFIX + 'conv1.weight' in state:
+        return 'augnet'
+    # mmusot's ResNet stops at layer3 and its head has no ``fc``.
+    if any(k.startswith(MMCLS_BACKBONE_PREFIX) for k in keys) and any(
+        k.startswith((MMCLS_BACKBONE_PREFIX + 'layer4.', 'head.fc.'))
+        for k in keys
+    ):
+        return 'mmcls'
     if 'conv1.weight' in state and any(k.startswith('layer1.') for k in keys):
         return 'imagenet'
     if any(k.startswith(('backbone.', 'head.')) for k in keys):
@@ -175,7 +227,9 @@ def detect_layout(
     raise CheckpointError(
         f'{source}: unknown checkpoint layout (first keys: {sample}); '
         'expected official USOT (features.features.*, connect_model.*), '
-        'MoCo-v2 (encoder_q.*) or an ImageNet ResNet-50 (conv1.*, layer1.*)'
+        'MoCo-v2 (encoder_q.*), an ImageNet ResNet-50 (conv1.*, layer1.*), '
+        'AugNet (module.pre.*), an mmcls ResNet-50 (backbone.layer4.*, '
+        'head.fc.*) or a torchvision MobileNetV2 (features.0.0.*)'
     )
 
 
@@ -248,18 +302,55 @@ def embed_center_3x3(kernel: Tensor) -> Tensor:
     return out
 
 
+def _resnet_name(key: str, layout: str) -> Tuple[Optional[str], bool]:
+    """Source key → torchvision ResNet name; ``(None, dropped)`` if none."""
+    if layout == 'moco':
+        if key.startswith(MOCO_DROPPED):
+            return None, True
+        if not key.startswith('encoder_q.'):
+            return None, False
+        return key[len('encoder_q.') :], False
+    if layout == 'augnet':
+        if not key.startswith(AUGNET_PREFIX):
+            return None, False
+        return key[len(AUGNET_PREFIX) :], False
+    if layout == 'mmcls':
+        if key.startswith(MMCLS_DROPPED):
+            return None, True
+        if not key.startswith(MMCLS_BACKBONE_PREFIX):
+            return None, False
+        return key[len(MMCLS_BACKBONE_PREFIX) :], False
+    return key, False
+
+
+def _mobilenet_v2_keep(key: str) -> Tuple[bool, bool]:
+    """``(kept, dropped)`` for a torchvision MobileNetV2 key."""
+    if key.startswith(MOBILENET_V2_DROPPED):
+        return False, True
+    match = _FEATURE_INDEX.match(key)
+    if match is None:
+        return False, False
+    index = int(match.group(1))
+    if index <= MOBILENET_V2_LAST_KEPT:
+        return True, False
+    return False, index == MOBILENET_V2_DROPPED_INDEX
+
+
 def convert_backbone_state_dict(
     state: Mapping[str, Tensor], layout: str, prefix: str = 'backbone.'
 ) -> Tuple['OrderedDict[str, Tensor]', List[str], List[str]]:
-    """MoCo-v2 or ImageNet ResNet-50 → USOT backbone keys.
+    """A pretrained ResNet-50 or MobileNetV2 → mmusot backbone keys.
 
-    Keeps the stem and layer1–3, drops ``fc``/``layer4`` (and MoCo's key
-    encoder and queue), embeds the layer2.0/layer3.0 1×1 downsample kernels
-    at the centre of zero 3×3 kernels.
+    ResNet-50 layouts (``'moco'``, ``'imagenet'``, ``'augnet'``,
+    ``'mmcls'``) keep the stem and layer1–3, drop ``fc``/``layer4`` (and
+    MoCo's key encoder and queue, mmcls's head), and embed the
+    layer2.0/layer3.0 1×1 downsample kernels at the centre of zero 3×3
+    kernels. ``'mobilenet_v2'`` keeps ``features.0`` … ``features.17`` and
+    drops ``features.18`` and the classifier.
 
     Args:
         state (Mapping[str, Tensor]): the source state dict.
-        layout (str): ``'moco'`` or ``'imagenet'``.
+        layout (str): one of :data:`BACKBONE_LAYOUTS`.
         prefix (str): prepended to every output key. Defaults to
             'backbone.' (the full-model layout; use ``''`` for a
             backbone-only file).
@@ -268,21 +359,22 @@ def convert_backbone_state_dict(
         tuple: the converted state dict, the dropped keys (expected to be
         dropped) and the leftover keys (unexpected, not converted).
     """
-    if layout not in ('moco', 'imagenet'):
+    if layout not in BACKBONE_LAYOUTS:
         raise CheckpointError(f'not a backbone layout: {layout!r}')
     converted = OrderedDict()
     dropped, leftover = [], []
     for key, value in state.items():
-        name = key
-        if layout == 'moco':
-            if key.startswith(MOCO_DROPPED):
-                dropped.append(key)
-                continue
-            if not key.startswith('encoder_q.'):
-                leftover.append(key)
-                continue
-            name = key[len('encoder_q.') :]
-        if name.startswith(BACKBONE_DROPPED):
+        if layout == 'mobilenet_v2':
+            kept, is_dropped = _mobilenet_v2_keep(key)
+            if kept:
+                converted[prefix + key] = value
+            else:
+                (dropped if is_dropped else leftover).append(key)
+            continue
+        name, is_dropped = _resnet_name(key, layout)
+        if name is None:
+            (dropped if is_dropped else leftover).append(key)
+        elif name.startswith(BACKBONE_DROPPED):
             dropped.append(key)
         elif name.startswith(BACKBONE_STAGES):
             if name in EMBED_3X3_KEYS:
@@ -293,24 +385,128 @@ def convert_backbone_state_dict(
     return converted, dropped, leftover
 
 
+def fold_input_normalization(
+    conv_weight: Tensor,
+    bn_running_mean: Tensor,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    bgr_to_rgb: bool = True,
+    pixel_max: float = PIXEL_MAX,
+) -> Tuple[Tensor, Tensor]:
+    """Fold an input normalisation into an unpadded stem conv + BN.
+
+    A stem trained on ``n_c = (x_c / pixel_max - mean_c) / std_c`` (RGB)
+    computes ``W * n = W' * x + b`` on raw input ``x`` (BGR 0–255 when
+    ``bgr_to_rgb``), with ``W'_c = W_c / (pixel_max * std_c)`` (input
+    channels reversed for BGR) and ``b = -sum_c,k W_c mean_c / std_c`` per
+    output channel. The bias-free conv keeps ``W'`` and the following
+    BatchNorm absorbs ``b``: ``running_mean' = running_mean - b``. Exact in
+    eval mode when the conv has no zero padding (padding would be zero in
+    the normalised space, not in the raw one), and in train mode too, where
+    the batch mean removes any constant.
+
+    Args:
+        conv_weight (Tensor): of shape (C_out, 3, k, k), the pretrained
+            stem kernel (RGB input channels).
+        bn_running_mean (Tensor): of shape (C_out,), the running mean of
+            the BatchNorm that follows it.
+        mean (Sequence[float]): per-channel RGB mean in [0, 1] units.
+            Defaults to ImageNet's.
+        std (Sequence[float]): per-channel RGB std in [0, 1] units.
+            Defaults to ImageNet's.
+        bgr_to_rgb (bool): the raw input is BGR. Defaults to True.
+        pixel_max (float): raw value of a full-intensity pixel. Defaults
+            to 255.
+
+    Returns:
+        tuple[Tensor, Tensor]: the folded kernel (same shape and dtype) and
+        the new running mean.
+    """
+    if conv_weight.dim() != 4 or conv_weight.shape[1] != len(mean):
+        raise CheckpointError(
+            f'expected a stem kernel of shape (C_out, {len(mean)}, k, k), '
+            f'got {tuple(conv_weight.shape)}'
+        )
+    if bn_running_mean.shape != conv_weight.shape[:1]:
+        raise CheckpointError(
+            f'running mean of shape {tuple(bn_running_mean.shape)} does not '
+            f'match {conv_weight.shape[0]} conv output channels'
+        )
+    weight = conv_weight.double()
+    mean_t = weight.new_tensor(mean).view(1, -1, 1, 1)
+    std_t = weight.new_tensor(std).view(1, -1, 1, 1)
+    bias = -(weight * mean_t / std_t).sum(dim=(1, 2, 3))
+    folded = weight / (pixel_max * std_t)
+    if bgr_to_rgb:
+        folded = folded.flip(1)
+    new_mean = bn_running_mean.double() - bias
+    return (
+        folded.to(conv_weight.dtype),
+        new_mean.to(bn_running_mean.dtype),
+    )
+
+
+def fold_stem_normalization(
+    state: Mapping[str, Tensor],
+    layout: str,
+    prefix: str = 'backbone.',
+    **kwargs,
+) -> 'OrderedDict[str, Tensor]':
+    """Apply :func:`fold_input_normalization` to a converted backbone.
+
+    Args:
+        state (Mapping[str, Tensor]): from
+            :func:`convert_backbone_state_dict`.
+        layout (str): its source layout (one of :data:`BACKBONE_LAYOUTS`).
+        prefix (str): the key prefix used in the conversion.
+        **kwargs: ``mean``, ``std``, ``bgr_to_rgb``, ``pixel_max``.
+
+    Returns:
+        OrderedDict[str, Tensor]: a copy with the stem replaced.
+    """
+    if layout not in BACKBONE_LAYOUTS:
+        raise CheckpointError(
+            f'input normalisation can only be folded into a pretrained '
+            f'backbone, not the {layout!r} layout'
+        )
+    family = 'mobilenet_v2' if layout == 'mobilenet_v2' else 'resnet'
+    conv_key, mean_key = (prefix + k for k in STEM_KEYS[family])
+    missing = [k for k in (conv_key, mean_key) if k not in state]
+    if missing:
+        raise CheckpointError(
+            f'cannot fold the input normalisation: {missing} missing'
+        )
+    out = OrderedDict(state)
+    out[conv_key], out[mean_key] = fold_input_normalization(
+        state[conv_key], state[mean_key], **kwargs
+    )
+    return out
+
+
 def convert_checkpoint(
     obj: Any,
     source: str = '<checkpoint>',
     layout: Optional[str] = None,
     backbone_prefix: str = 'backbone.',
+    fold_input_norm: bool = False,
 ) -> Tuple['OrderedDict[str, Tensor]', Dict[str, Any]]:
     """Convert a loaded checkpoint of any supported layout.
 
     Args:
         obj (Any): the loaded checkpoint (see :func:`load_checkpoint_file`).
         source (str): name used in messages and the meta.
-        layout (str, optional): force ``'usot'``, ``'moco'`` or
-            ``'imagenet'``; detected when None.
+        layout (str, optional): force one of :data:`LAYOUTS`; detected when
+            None.
         backbone_prefix (str): key prefix of converted backbones.
+        fold_input_norm (bool): fold ImageNet's RGB mean/std normalisation
+            into the stem so that the backbone takes USOT's raw BGR 0–255
+            input (:func:`fold_input_normalization`); backbone layouts only.
+            Defaults to False (the official USOT feeds raw BGR to its
+            MoCo/ImageNet backbone unchanged).
 
     Returns:
         tuple: the converted state dict and a report dict with ``layout``,
-        ``dropped`` and ``leftover`` key lists.
+        ``dropped`` and ``leftover`` key lists and ``fold_input_norm``.
     """
     state = extract_state_dict(obj, source)
     if layout is None:
@@ -318,6 +514,11 @@ def convert_checkpoint(
     elif layout not in LAYOUTS:
         raise CheckpointError(f'unknown layout {layout!r}; one of {LAYOUTS}')
     if layout == 'usot':
+        if fold_input_norm:
+            raise CheckpointError(
+                f'{source}: input normalisation can only be folded into a '
+                'pretrained backbone, not a full USOT model'
+            )
         converted, leftover = convert_usot_state_dict(state)
         dropped: List[str] = []
     else:
@@ -328,7 +529,14 @@ def convert_checkpoint(
         raise CheckpointError(
             f'{source}: no key matched the {layout!r} layout'
         )
-    return converted, dict(layout=layout, dropped=dropped, leftover=leftover)
+    if fold_input_norm:
+        converted = fold_stem_normalization(converted, layout, backbone_prefix)
+    return converted, dict(
+        layout=layout,
+        dropped=dropped,
+        leftover=leftover,
+        fold_input_norm=fold_input_norm,
+    )
 
 
 def save_mmengine_checkpoint(

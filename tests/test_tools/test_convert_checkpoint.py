@@ -9,8 +9,11 @@ import torch
 
 from mmusot.utils import build_zero_state_dict, read_key_list
 from mmusot.utils.checkpoint_convert import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     CheckpointError,
     convert_checkpoint,
+    fold_input_normalization,
     load_checkpoint_file,
     to_official_state_dict,
 )
@@ -211,3 +214,196 @@ def test_cli(tmp_path, capsys):
     torch.save({'foo': torch.ones(1)}, src)
     assert tool.main([str(src), str(dst)]) == 1
     assert 'unknown checkpoint layout' in capsys.readouterr().err
+
+
+# --- ResNet-50 (AugNet, mmcls), MobileNetV2 layouts and input folding ---
+
+
+def torchvision_resnet50():
+    """A torchvision-named ResNet-50 state dict (mmdet's ResNet + fc)."""
+    pytest.importorskip('mmdet')
+    from mmdet.models.backbones import ResNet
+
+    torch.manual_seed(0)
+    state = OrderedDict(ResNet(depth=50).state_dict())
+    state['fc.weight'] = torch.rand(1000, 2048)
+    state['fc.bias'] = torch.rand(1000)
+    return state
+
+
+def test_augnet_and_mmcls_layouts_match_imagenet():
+    resnet = torchvision_resnet50()
+    reference, ref_report = convert_checkpoint(resnet, layout='imagenet')
+    assert not ref_report['leftover']
+
+    augnet = OrderedDict(('module.pre.' + k, v) for k, v in resnet.items())
+    augnet['module.pre.fc.weight'] = torch.rand(768, 2048)
+    augnet['module.pre.fc.bias'] = torch.rand(768)
+    mmcls = OrderedDict(('backbone.' + k, v) for k, v in resnet.items())
+    del mmcls['backbone.fc.weight'], mmcls['backbone.fc.bias']
+    mmcls['head.fc.weight'] = resnet['fc.weight']
+    mmcls['head.fc.bias'] = resnet['fc.bias']
+    for layout, state in (('augnet', augnet), ('mmcls', mmcls)):
+        converted, report = convert_checkpoint(
+            dict(state_dict=state, meta=dict(epoch=1))
+        )
+        assert report['layout'] == layout
+        assert not report['leftover']
+        assert any('layer4.' in k for k in report['dropped'])
+        assert any(k.endswith('fc.weight') for k in report['dropped'])
+        assert list(converted) == list(reference)
+        for key, value in reference.items():
+            assert torch.equal(converted[key], value), key
+    assert reference['backbone.layer2.0.downsample.0.weight'].shape[-2:] == (
+        3,
+        3,
+    )
+
+    # A deep-stem mmcls ResNet (V1c/V1d) stops on its stem keys.
+    mmcls['backbone.stem.0.conv.weight'] = torch.rand(32, 3, 3, 3)
+    _, report = convert_checkpoint(mmcls)
+    assert report['layout'] == 'mmcls'
+    assert report['leftover'] == ['backbone.stem.0.conv.weight']
+
+
+def test_augnet_conversion_loads_into_usot():
+    pytest.importorskip('mmtrack')
+    from tests.test_models.test_sot.utils import build_usot
+
+    resnet = torchvision_resnet50()
+    augnet = {'module.pre.' + k: v for k, v in resnet.items()}
+    converted, _ = convert_checkpoint(augnet, fold_input_norm=True)
+    model = build_usot()
+    result = model.load_state_dict(converted, strict=False)
+    assert result.unexpected_keys == []
+    assert not [k for k in result.missing_keys if k.startswith('backbone.')]
+
+
+def mobilenet_v2_state():
+    state = OrderedDict()
+    state['features.0.0.weight'] = torch.rand(32, 3, 3, 3)
+    for name in ('weight', 'bias', 'running_mean', 'running_var'):
+        state[f'features.0.1.{name}'] = torch.rand(32)
+    state['features.17.conv.3.bias'] = torch.rand(320)
+    state['features.18.0.weight'] = torch.rand(1280, 320, 1, 1)
+    state['classifier.1.weight'] = torch.rand(1000, 1280)
+    state['classifier.1.bias'] = torch.rand(1000)
+    return state
+
+
+def test_mobilenet_v2_layout():
+    state = mobilenet_v2_state()
+    converted, report = convert_checkpoint(state)
+    assert report['layout'] == 'mobilenet_v2'
+    assert list(converted) == ['backbone.' + k for k in list(state)[:6]]
+    assert report['dropped'] == [
+        'features.18.0.weight',
+        'classifier.1.weight',
+        'classifier.1.bias',
+    ]
+    assert not report['leftover'] and not report['fold_input_norm']
+    state['features.19.0.weight'] = torch.rand(1)
+    state['extra'] = torch.rand(1)
+    _, report = convert_checkpoint(state, backbone_prefix='')
+    assert report['leftover'] == ['features.19.0.weight', 'extra']
+    with pytest.raises(CheckpointError, match='torchvision MobileNetV2'):
+        convert_checkpoint({'something.else': torch.zeros(1)})
+
+
+def normalise_imagenet(bgr):
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (bgr.flip(1) / 255 - mean) / std
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_fold_input_normalization_is_exact(train):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 8, 3, stride=2, padding=0, bias=False)
+    bn = torch.nn.BatchNorm2d(8)
+    bn.running_mean.uniform_(-1, 1)
+    bn.running_var.uniform_(0.5, 2)
+    bn.weight.data.uniform_(0.5, 2)
+    bn.bias.data.uniform_(-1, 1)
+    raw = torch.rand(4, 3, 21, 21) * 255
+    net = torch.nn.Sequential(conv, bn).train(train)
+    with torch.no_grad():
+        expected = net(normalise_imagenet(raw))
+        weight, mean = fold_input_normalization(conv.weight, bn.running_mean)
+        conv.weight.copy_(weight)
+        bn.running_mean.copy_(mean)
+        bn.num_batches_tracked.zero_()
+        got = net.train(train)(raw)
+    assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4)
+    assert not torch.equal(weight, net[0].weight.new_zeros(weight.shape))
+
+
+@pytest.mark.parametrize('family', ['mobilenet_v2', 'resnet'])
+def test_folded_backbone_on_raw_bgr_equals_original_on_normalised(family):
+    """Folding in the conversion is exact for the real (unpadded) stems."""
+    pytest.importorskip('mmtrack')
+    from mmtrack.registry import MODELS
+
+    import mmusot.models.backbones  # noqa: F401
+    from tests.test_models.test_sot.utils import usot_model_cfg
+
+    if family == 'mobilenet_v2':
+        cfg = dict(type='SOTMobileNetV2', out_indices=(4,))
+    else:
+        cfg = usot_model_cfg().backbone
+        cfg.update(num_stages=1, strides=(1,), dilations=(1,))
+        cfg['out_indices'] = (0,)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.eval()  # mmdet's ResNet.train() returns None
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+    state = OrderedDict(model.state_dict())
+    if family == 'resnet':
+        state['layer4.0.conv1.weight'] = torch.zeros(1)
+    folded, report = convert_checkpoint(
+        state, backbone_prefix='', fold_input_norm=True
+    )
+    assert report['fold_input_norm']
+    changed = [k for k in folded if not torch.equal(folded[k], state[k])]
+    assert len(changed) == 2
+    raw = torch.rand(2, 3, 63, 63) * 255
+    with torch.no_grad():
+        expected = model(normalise_imagenet(raw))[-1]
+        model.load_state_dict(folded)
+        got = model(raw)[-1]
+    assert torch.allclose(got, expected, atol=1e-4, rtol=1e-3)
+
+
+def test_fold_refused_for_full_usot_model():
+    with pytest.raises(CheckpointError, match='full USOT'):
+        convert_checkpoint(
+            {'connect_model.adjust': torch.ones(1)}, fold_input_norm=True
+        )
+    with pytest.raises(CheckpointError, match='stem kernel'):
+        fold_input_normalization(torch.zeros(8, 1, 3, 3), torch.zeros(8))
+
+
+def test_cli_new_layouts(tmp_path, capsys):
+    tool = load_tool()
+    src, dst = tmp_path / 'mnv2.pth', tmp_path / 'out.pth'
+    state = mobilenet_v2_state()
+    torch.save(state, src)
+    assert tool.main([str(src), str(dst), '--fold-input-norm']) == 0
+    assert 'folded' in capsys.readouterr().out
+    out = torch.load(dst, map_location='cpu', weights_only=True)
+    assert out['meta']['layout'] == 'mobilenet_v2'
+    assert out['meta']['fold_input_norm'] is True
+    assert not torch.equal(
+        out['state_dict']['backbone.features.0.0.weight'],
+        state['features.0.0.weight'],
+    )
+    assert torch.equal(
+        out['state_dict']['backbone.features.0.1.running_var'],
+        state['features.0.1.running_var'],
+    )
+    torch.save({'module.pre.conv1.weight': torch.ones(1)}, src)
+    assert tool.main([str(src), str(dst), '--layout', 'augnet']) == 0
+    out = torch.load(dst, map_location='cpu', weights_only=True)
+    assert list(out['state_dict']) == ['backbone.conv1.weight']

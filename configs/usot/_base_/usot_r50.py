@@ -44,16 +44,15 @@ model = dict(
         in_channels=256,
         num_tower_convs=4,
         pool_size=7,
-        stride=8,
-        template_clip=(7.0, 119.0),
-        # 'official' (v - 31) / 8 (quirk 2) or 'corrected' (v - 7) / 8.
+        # stride and feature_offset are derived from the backbone by USOT.
+        # 'official' (v - 31) / 8 response axis (the official weights need
+        # it) or 'corrected' (v - 7) / 8 feature axis.
         search_pool_axis='official',
-        search_clip=(31.0, 223.0),
-        memory_clip=(15.0, 239.0),
+        memory_clip_cells=2,
         label_radius=2,
         naive_cls_weight=0.2,
         reg_loss_weight=1.0,
-        # Set per epoch by a hook in the cycle-memory stage.
+        # Set per epoch by USOTStageHook in the cycle-memory stage.
         lambda1=0.3,
         lambda_total=0.9,
         cls_ratio=0.6,

@@ -3,13 +3,14 @@
 
 from typing import Dict, List, Optional, Tuple, Union
 
-import torch
 from mmengine.config import ConfigDict
 from mmtrack.models.sot.base import BaseSingleObjectTracker
 from mmtrack.registry import MODELS
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..track_heads.usot_head import first_boxes
+from ..utils import feature_geometry
 from .usot_tracking import USOTTrackingMixin
 
 FROZEN_BN_MODES = ('train', 'eval')
@@ -99,6 +100,19 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
             )
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
+        # The head's pixel geometry comes from the backbone (+ neck).
+        self.geometry = feature_geometry(self.backbone, self.neck)
+        head = dict(head)
+        for key, value in (
+            ('stride', self.geometry.stride),
+            ('feature_offset', self.geometry.offset),
+        ):
+            if head.get(key, value) != value:
+                raise ValueError(
+                    f'head.{key}={head[key]} disagrees with the backbone '
+                    f'geometry ({key} {value})'
+                )
+            head[key] = value
         self.head = MODELS.build(head)
         self.train_cfg = ConfigDict(train_cfg or {})
         self.test_cfg = ConfigDict(test_cfg or {})
@@ -157,47 +171,25 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
     # ------------------------------------------------------------------
     # Training
     # ------------------------------------------------------------------
-    @staticmethod
-    def _first_boxes(data_samples: list, field: str) -> Tensor:
-        boxes = []
-        for i, sample in enumerate(data_samples):
-            if field not in sample:
-                raise KeyError(f'data sample {i} has no {field}')
-            bboxes = sample.get(field).bboxes
-            if bboxes.numel() < 4:
-                raise ValueError(f'data sample {i}: {field}.bboxes is empty')
-            boxes.append(bboxes.reshape(-1, 4)[0])
-        return torch.stack(boxes).float()
-
-    @staticmethod
-    def _search_shift(
-        data_samples: list, device: torch.device
-    ) -> Optional[Tensor]:
-        shifts = [s.metainfo.get('search_shift') for s in data_samples]
-        if any(shift is None for shift in shifts):
-            return None
-        return torch.stack(
-            [
-                torch.as_tensor(shift, dtype=torch.float32).reshape(2)
-                for shift in shifts
-            ]
-        ).to(device)
-
     def loss(
         self, inputs: Dict[str, Tensor], data_samples: list, **kwargs
     ) -> Dict[str, Tensor]:
         """Losses of the naive or the cycle-memory stage.
 
-        The stage is chosen by the presence of ``inputs['memory_img']``;
-        see the class docstring for the inputs and
-        :meth:`USOTHead.loss` for the passes. λ1 and the forward blend
-        ratio are ``self.head.lambda1`` and ``self.head.cls_ratio``.
+        Extracts the features (template, search and, in the cycle stage,
+        the memory searches, each in its own backbone and neck call as in
+        the official ``USOT.forward``, so that BatchNorm normalises the same
+        batches) and hands them to :meth:`USOTHead.loss`. The stage is
+        chosen by the presence of ``inputs['memory_img']``; λ1 and the
+        forward blend ratio are ``self.head.lambda1`` and
+        ``self.head.cls_ratio``.
 
         Args:
             inputs (dict[str, Tensor]): ``img`` (N, 1, 3, 127, 127),
                 ``search_img`` (N, 1, 3, 255, 255), optional ``memory_img``
                 (N, M, 3, 255, 255).
-            data_samples (list[TrackDataSample]): boxes and metainfo.
+            data_samples (list[TrackDataSample]): boxes and metainfo (see
+                the class docstring).
 
         Returns:
             dict[str, Tensor]: ``loss_reg``, ``loss_cls`` and (cycle stage)
@@ -216,41 +208,10 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
             )
         z_feat = self.forward_template(template)
         x_feat = self.forward_search(search)
-
-        template_boxes = self._first_boxes(data_samples, 'gt_instances').to(
-            z_feat.device
-        )
-        search_boxes = self._first_boxes(
-            data_samples, 'search_gt_instances'
-        ).to(x_feat.device)
-        zf = self.head.pool(
-            z_feat, self.head.template_box_to_cells(template_boxes)
-        )
-        search_size = search.shape[-1]
-        response_size = x_feat.shape[-1] - self.head.pool_size + 1
-        cls_label, reg_target, reg_weight = self.head.get_targets(
-            search_boxes,
-            response_size,
-            search_size,
-            self._search_shift(data_samples, x_feat.device),
-        )
-
-        xf_mem = search_cells = None
+        memory_feat = None
         if memory is not None:
-            xf_mem = self.forward_search(memory.flatten(0, 1))
-            search_cells = self.head.search_box_to_cells(
-                search_boxes, self.head.search_clip
-            )
-        return self.head.loss(
-            zf,
-            x_feat,
-            cls_label,
-            reg_target,
-            reg_weight,
-            search_size,
-            xf_mem=xf_mem,
-            search_cells=search_cells,
-        )
+            memory_feat = self.forward_search(memory.flatten(0, 1))
+        return self.head.loss(z_feat, x_feat, data_samples, memory_feat)
 
     def _forward(
         self,
@@ -278,13 +239,10 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
         z_feat = self.forward_template(template)
         x_feat = self.forward_search(search)
         if data_samples:
-            boxes = self._first_boxes(data_samples, 'gt_instances')
+            boxes = first_boxes(data_samples, 'gt_instances')
         else:
             half = template.shape[-1] / 2
             boxes = z_feat.new_tensor(
                 [[half - 32, half - 32, half + 32, half + 32]]
             ).expand(template.shape[0], 4)
-        zf = self.head.pool(
-            z_feat, self.head.template_box_to_cells(boxes.to(z_feat.device))
-        )
-        return self.head(zf, x_feat)
+        return self.head(self.head.template_kernel(z_feat, boxes), x_feat)

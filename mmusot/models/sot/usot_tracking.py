@@ -810,8 +810,6 @@ class USOTTrackingMixin:
             else cfg['instance_size']
         )
         exemplar_size = cfg['exemplar_size']
-        stride = cfg['total_stride']
-        score_size = (instance_size - exemplar_size) // stride + 1 + 8
         pad_value = img.mean(dim=(0, 2, 3))
 
         # template: side rounded half-to-even, box by the reference formula
@@ -822,8 +820,7 @@ class USOTTrackingMixin:
         )
         z_feat = self.forward_template(z_crop)
         z_box = box_in_crop(center, size, s_z, exemplar_size)
-        z_cells = self.head.template_box_to_cells(z_box[None])
-        z_kernel = self.head.pool(z_feat, z_cells)
+        z_kernel = self.head.template_kernel(z_feat, z_box[None])
 
         # permanent memory: search-size crop and its horizontal flip
         s_x = python2round(s_z_raw * instance_size / exemplar_size).clamp(
@@ -834,6 +831,7 @@ class USOTTrackingMixin:
         )
         x_crops = torch.cat((x_crop, x_crop.flip(-1)))
         x_feat = self.forward_search(x_crops)
+        score_size = self.head.response_size(x_feat.shape[-1])
         x_box = box_in_crop(center, size, s_x, instance_size)
         flip_box = torch.stack(
             (
@@ -844,7 +842,7 @@ class USOTTrackingMixin:
             )
         )
         flip_box = flip_box.clamp(0, instance_size)
-        clamp = self._memory_clamp(cfg, instance_size, score_size)
+        clamp = self._memory_clamp(cfg, score_size)
         cells = self.head.search_box_to_cells(
             torch.stack((x_box, flip_box)), clamp=clamp
         )
@@ -865,18 +863,10 @@ class USOTTrackingMixin:
         self.memo.window = cosine_window(score_size, img.device)
         self.memo.memory = queue
 
-    @staticmethod
-    def _memory_clamp(
-        cfg: Dict, instance_size: int, score_size: int
-    ) -> Tuple[float, float]:
-        """Pixel range for memory boxes: the response grid ± one cell."""
-        stride = cfg['total_stride']
-        reach = stride * (score_size // 2)
-        margin = cfg['memory_clamp_margin']
-        return (
-            float(instance_size // 2 - reach - margin),
-            float(instance_size // 2 + reach + margin),
-        )
+    def _memory_clamp(self, cfg: Dict, score_size: int) -> Tuple[float, float]:
+        """Pixel range for memory boxes: the response extent ± a margin."""
+        margin_cells = cfg['memory_clamp_margin'] / self.head.stride
+        return self.head.response_extent(score_size, margin_cells)
 
     # ------------------------------------------------------------ track
     def track(self, img: Tensor, data_samples=None) -> List[InstanceData]:
@@ -960,7 +950,7 @@ class USOTTrackingMixin:
         )
         memo.center, memo.size = new_center, new_size
 
-        clamp = self._memory_clamp(cfg, instance_size, memo.score_size)
+        clamp = self._memory_clamp(cfg, memo.score_size)
         cells = self.head.search_box_to_cells(box[None], clamp=clamp)
         memo.memory.append(self.head.pool(x_feat, cells), best['score'])
 

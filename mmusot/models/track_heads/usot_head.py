@@ -1,14 +1,14 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """The USOT head: offline (cls + reg) and memory branches, losses.
 
-Module and parameter names match the official checkpoints after the
-``connect_model.`` prefix is replaced by ``head.`` (usot_spec.md
-Appendix A), e.g. ``cls_encode.matrix11_k.0.weight``, ``cls_dw.weight``,
-``conf_fusion.conf_gen.0.weight``, ``bbox_tower.0.weight``, ``adjust``,
-``bias``.
+Module and parameter names match the official checkpoints
+(``lib/models/connect.py``, ``box_tower_reg``) after the ``connect_model.``
+prefix is replaced by ``head.``, e.g. ``cls_encode.matrix11_k.0.weight``,
+``cls_dw.weight``, ``conf_fusion.conf_gen.0.weight``,
+``bbox_tower.0.weight``, ``adjust``, ``bias``.
 """
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
@@ -23,10 +23,13 @@ from ..layers import (
 )
 
 SEARCH_POOL_AXES = ('official', 'corrected')
+#: The official heads scale their classification logits by 0.1.
+CLS_LOGIT_SCALE = 0.1
 
 
 def weighted_bce_loss(logits: Tensor, labels: Tensor) -> Tensor:
-    """Class-balanced BCE of USOT (usot_spec.md §4).
+    """Class-balanced BCE of USOT (official ``_weighted_BCE``,
+    ``lib/models/models.py``).
 
     ``0.5 * mean BCE over positives + 0.5 * mean BCE over negatives``,
     with positives and negatives pooled over the whole batch. A term with
@@ -55,7 +58,8 @@ def weighted_bce_loss(logits: Tensor, labels: Tensor) -> Tensor:
 
 
 def iou_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
-    """UnitBox IoU loss with +1 smoothing (usot_spec.md §4).
+    """UnitBox IoU loss with +1 smoothing (official ``_IOULoss``,
+    ``lib/models/models.py``).
 
     ``mean over cells with weight > 0 of -log((I + 1) / (U + 1))``, where
     I and U are the intersection and union of the boxes described by the
@@ -102,12 +106,44 @@ def _tower(channels: int, num_convs: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def first_boxes(data_samples: Sequence, field: str) -> Tensor:
+    """The first box of ``field`` (e.g. ``'gt_instances'``) of each sample.
+
+    Returns:
+        Tensor: of shape (N, 4), float32, in the samples' box format.
+    """
+    boxes = []
+    for i, sample in enumerate(data_samples):
+        if field not in sample:
+            raise KeyError(f'data sample {i} has no {field}')
+        bboxes = sample.get(field).bboxes
+        if bboxes.numel() < 4:
+            raise ValueError(f'data sample {i}: {field}.bboxes is empty')
+        boxes.append(torch.as_tensor(bboxes).reshape(-1, 4)[0])
+    return torch.stack(boxes).float()
+
+
+def search_shifts(data_samples: Sequence) -> Optional[Tensor]:
+    """``metainfo['search_shift']`` of every sample as (N, 2), or None."""
+    shifts = [s.metainfo.get('search_shift') for s in data_samples]
+    if any(shift is None for shift in shifts):
+        return None
+    return torch.stack(
+        [
+            torch.as_tensor(shift, dtype=torch.float32).reshape(2)
+            for shift in shifts
+        ]
+    )
+
+
 @MODELS.register_module()
 class USOTHead(BaseModule):
     """USOT head: multi-scale depthwise correlation, towers and memory.
 
     "Learning to Track Objects from Unlabeled Videos", ICCV 2021,
-    https://arxiv.org/abs/2108.12711 (usot_spec.md §3.3–3.7, §4).
+    https://arxiv.org/abs/2108.12711 (official code:
+    ``lib/models/connect.py`` for the layers, ``lib/models/models.py`` for
+    the training passes).
 
     Branches:
 
@@ -116,40 +152,48 @@ class USOTHead(BaseModule):
       bias)``, the (l, t, r, b) distances in search pixels;
     * memory: M memory kernels encoded by the *cls* kernel encoders,
       correlated with the cls search encodings through ``cls_dw``, fused by
-      :class:`ConfidenceValueFusion` → ``cls_memory_tower`` →
+      :class:`ConfidenceValueFusion` (Eq. 8) → ``cls_memory_tower`` →
       ``cls_memory_pred`` (×0.1).
 
-    Response cell ``i`` of an S-cell map sits on search pixel
-    ``stride * i + search_size // 2 - stride * (S // 2)`` (31 + 8i for a
-    255 search and 25 cells).
+    **Geometry.** Everything pixel-related derives from the backbone's
+    ``stride`` and ``feature_offset`` (the input pixel of feature cell 0;
+    see :func:`mmusot.models.utils.feature_geometry`, which the USOT model
+    uses to set both): feature cell ``m`` sits on pixel ``offset +
+    stride * m`` (ResNet-50: ``7 + 8m``). The encoders (3×3, no padding)
+    and the ``pool_size`` kernel make response cell ``r`` sit on feature
+    cell ``r + (pool_size - 1) / 2``, i.e. pixel :attr:`response_offset`
+    ``+ stride * r`` (31 + 8r), and an F-cell search feature gives an
+    ``F - pool_size + 1`` response (:meth:`response_size`: 25 for 31, 27
+    for 33).
 
-    Loss weights set per epoch (e.g. by a hook): :attr:`lambda1` (λ1, the
-    cls weight of the cycle-memory stage; the memory weight is
-    ``lambda_total - lambda1``) and :attr:`cls_ratio` (the forward-tracking
-    blend of offline and memory logits).
+    Loss weights set per epoch (by ``USOTStageHook``): :attr:`lambda1` (λ1
+    of Eq. 9; the memory weight λ2 is ``lambda_total - lambda1``) and
+    :attr:`cls_ratio` (the forward-tracking blend of offline and memory
+    logits, official ``CLS_RATIOS``).
 
     Args:
         in_channels (int): feature channels of the neck. Defaults to 256.
         num_tower_convs (int): convs per tower. Defaults to 4.
         pool_size (int): precise RoI pooling bins. Defaults to 7.
-        stride (int): feature stride in pixels. Defaults to 8.
-        template_clip (tuple[float, float]): pixel clamp of template boxes
-            before pooling. Defaults to (7, 119).
-        search_pool_axis (str): pixel → cell mapping on search features:
-            ``'official'`` uses ``(v - 31) / 8``, the 25-cell response axis
-            (reference quirk 2, needed by the official weights);
-            ``'corrected'`` uses ``(v - 7) / 8``, the feature axis.
-            Defaults to 'official'.
-        search_clip (tuple[float, float]): pixel clamp of the search ground
-            truth box before pooling (training). Defaults to (31, 223).
-        memory_clip (tuple[float, float]): pixel clamp of the
-            forward-tracked memory boxes (training). Defaults to (15, 239).
+        stride (int): feature stride in input pixels. Defaults to 8.
+        feature_offset (float): input pixel of feature cell 0. Defaults to
+            7 (the SiamRPN++-style ResNet-50).
+        search_pool_axis (str): pixel → cell mapping of boxes pooled from
+            search features: ``'official'`` uses the response axis
+            ``(v - response_offset) / stride``, which lands the pooled
+            window ``(pool_size - 1) / 2`` cells up-left of the box (the
+            official ``image_bbox_to_prpool_bbox``; needed by the official
+            weights); ``'corrected'`` uses the feature axis ``(v -
+            feature_offset) / stride``. Defaults to 'official'.
+        memory_clip_cells (int): forward-tracked memory boxes are clamped
+            to the response extent widened by this many cells (official:
+            2, i.e. [15, 239] px). Defaults to 2.
         label_radius (int): L1 radius of the positive diamond. Defaults to
             2.
-        naive_cls_weight (float): cls weight of the naive stage. Defaults
+        naive_cls_weight (float): λ1 of the naive stage (Eq. 6). Defaults
             to 0.2.
         reg_loss_weight (float): IoU loss weight. Defaults to 1.0.
-        lambda1 (float): cls weight of the cycle-memory stage. Defaults to
+        lambda1 (float): λ1 of the cycle-memory stage (Eq. 9). Defaults to
             0.3.
         lambda_total (float): λ1 + λ2. Defaults to 0.9.
         cls_ratio (float): forward-tracking blend
@@ -165,10 +209,9 @@ class USOTHead(BaseModule):
         num_tower_convs: int = 4,
         pool_size: int = 7,
         stride: int = 8,
-        template_clip: Tuple[float, float] = (7.0, 119.0),
+        feature_offset: float = 7.0,
         search_pool_axis: str = 'official',
-        search_clip: Tuple[float, float] = (31.0, 223.0),
-        memory_clip: Tuple[float, float] = (15.0, 239.0),
+        memory_clip_cells: int = 2,
         label_radius: int = 2,
         naive_cls_weight: float = 0.2,
         reg_loss_weight: float = 1.0,
@@ -183,12 +226,15 @@ class USOTHead(BaseModule):
                 f'search_pool_axis must be one of '
                 f'{SEARCH_POOL_AXES}, got {search_pool_axis!r}'
             )
+        if pool_size % 2 != 1 or pool_size < 5:
+            raise ValueError(
+                f'pool_size must be odd and >= 5, got {pool_size}'
+            )
         self.pool_size = pool_size
         self.stride = stride
-        self.template_clip = tuple(float(v) for v in template_clip)
+        self.feature_offset = float(feature_offset)
         self.search_pool_axis = search_pool_axis
-        self.search_clip = tuple(float(v) for v in search_clip)
-        self.memory_clip = tuple(float(v) for v in memory_clip)
+        self.memory_clip_cells = memory_clip_cells
         self.label_radius = label_radius
         self.naive_cls_weight = naive_cls_weight
         self.reg_loss_weight = reg_loss_weight
@@ -215,42 +261,109 @@ class USOTHead(BaseModule):
     # Geometry
     # ------------------------------------------------------------------
     @property
+    def response_offset(self) -> float:
+        """float: input pixel of response cell 0 (31 for ResNet-50)."""
+        return self.feature_offset + self.stride * (self.pool_size - 1) / 2
+
+    def response_size(self, feature_size: int) -> int:
+        """Response cells per axis for an F-cell search feature (F - P + 1).
+
+        Args:
+            feature_size (int): search feature cells per axis (31 for a 255
+                search with ResNet-50, 33 for 271).
+
+        Returns:
+            int: 25 for 31, 27 for 33 (with ``pool_size`` 7).
+        """
+        size = int(feature_size) - self.pool_size + 1
+        if size < 1:
+            raise ValueError(
+                f'a {feature_size}-cell search feature is smaller than the '
+                f'{self.pool_size}-cell kernel'
+            )
+        return size
+
+    def response_axis(
+        self,
+        size: int,
+        device: Optional[torch.device] = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> Tensor:
+        """Input pixel of each response cell along one axis.
+
+        Args:
+            size (int): response cells per axis.
+            device (torch.device, optional): output device.
+            dtype (torch.dtype): output dtype. Defaults to float32.
+
+        Returns:
+            Tensor: of shape (size,), ``response_offset + stride * r``
+            (31, 39, ..., 223 for 25 cells).
+        """
+        index = torch.arange(size, device=device, dtype=dtype)
+        return index * self.stride + self.response_offset
+
+    def response_extent(
+        self, size: int, margin_cells: float = 0
+    ) -> Tuple[float, float]:
+        """Pixel range of a ``size``-cell response, widened by a margin.
+
+        Args:
+            size (int): response cells per axis.
+            margin_cells (float): cells added on both sides. Defaults to 0.
+
+        Returns:
+            tuple[float, float]: ``(first, last)`` cell pixels (31, 223 for
+            25 cells).
+        """
+        lo = self.response_offset - margin_cells * self.stride
+        hi = self.response_offset + (size - 1 + margin_cells) * self.stride
+        return float(lo), float(hi)
+
+    @property
     def search_axis_offset(self) -> float:
         """Pixel of search-feature cell 0 under :attr:`search_pool_axis`."""
-        return 31.0 if self.search_pool_axis == 'official' else 7.0
+        if self.search_pool_axis == 'official':
+            return self.response_offset
+        return self.feature_offset
 
-    def template_box_to_cells(self, boxes_px: Tensor) -> Tensor:
+    def template_box_to_cells(
+        self, boxes_px: Tensor, feature_size: int = 15
+    ) -> Tensor:
         """Map template-crop boxes to template-feature cells.
 
-        Clamp to :attr:`template_clip` (default [7, 119]) and map
-        ``v → (v - 7) / stride``; cell m of the template feature sits on
-        pixel ``8m + 7``.
+        Clamp to the pixels of the template feature's first and last cells
+        ([7, 119] for 15 cells) and map ``v → (v - feature_offset) /
+        stride`` (official ``lib/dataset_loader/datasets_usot.py``).
 
         Args:
             boxes_px (Tensor): of shape (N, 4), xyxy in template-crop pixels.
+            feature_size (int): template feature cells per axis. Defaults
+                to 15 (a 127 template).
 
         Returns:
             Tensor: of shape (N, 4), xyxy in template-feature cells.
         """
-        lo, hi = self.template_clip
-        return (boxes_px.clamp(lo, hi) - 7.0) / self.stride
+        lo = self.feature_offset
+        hi = self.feature_offset + self.stride * (feature_size - 1)
+        return (boxes_px.clamp(lo, hi) - self.feature_offset) / self.stride
 
     def search_box_to_cells(
-        self, boxes_px: Tensor, clamp: Optional[Tuple[float, float]] = None
+        self,
+        boxes_px: Tensor,
+        clamp: Optional[Tuple[float, float]] = None,
     ) -> Tensor:
         """Map search-crop boxes to search-feature cells.
 
         Clamp to ``clamp`` (pixels) when given, then map
-        ``v → (v - offset) / stride`` with offset 31 (``'official'`` axis,
-        the response-map axis: the pooled window lands 3 cells up-left of
-        the box, reference quirk 2) or 7 (``'corrected'``, the feature
-        axis). The same offset holds for 255 and 271 searches.
+        ``v → (v - search_axis_offset) / stride`` (see
+        :attr:`search_pool_axis`). The same mapping holds for 255 and 271
+        searches.
 
         Args:
             boxes_px (Tensor): of shape (N, 4), xyxy in search-crop pixels.
             clamp (tuple[float, float], optional): pixel range to clamp to,
-                e.g. (31, 223) for training ground truth, (23, 231) at
-                inference for 255 and (23, 247) for 271. Defaults to None.
+                e.g. :meth:`response_extent`. Defaults to None.
 
         Returns:
             Tensor: of shape (N, 4), xyxy in search-feature cells.
@@ -269,33 +382,25 @@ class USOTHead(BaseModule):
                 or (K, 5) ``[batch_index, x1, y1, x2, y2]``.
 
         Returns:
-            Tensor: of shape (N, C, 7, 7) (or (K, C, 7, 7)).
+            Tensor: of shape (N, C, P, P) (or (K, C, P, P)).
         """
         return prroi_pool2d(feat, boxes, self.pool_size, 1.0)
 
-    def response_grid(
-        self,
-        size: int,
-        search_size: int,
-        device: Optional[torch.device] = None,
-        dtype: torch.dtype = torch.float32,
-    ) -> Tensor:
-        """Search-pixel coordinate of each response cell along one axis.
+    def template_kernel(self, z_feat: Tensor, boxes_px: Tensor) -> Tensor:
+        """Pool the template kernels at template-crop boxes.
 
         Args:
-            size (int): response cells per axis (25 for 255, 27 for 271).
-            search_size (int): search crop side in pixels.
-            device (torch.device, optional): output device.
-            dtype (torch.dtype): output dtype. Defaults to float32.
+            z_feat (Tensor): of shape (N, C, T, T), template features.
+            boxes_px (Tensor): of shape (N, 4), xyxy in template-crop
+                pixels.
 
         Returns:
-            Tensor: of shape (size,), ``stride * i + search_size // 2 -
-            stride * (size // 2)``.
+            Tensor: of shape (N, C, P, P).
         """
-        index = torch.arange(size, device=device, dtype=dtype)
-        return index * self.stride + (
-            search_size // 2 - self.stride * (size // 2)
+        cells = self.template_box_to_cells(
+            boxes_px.to(z_feat.device), z_feat.shape[-1]
         )
+        return self.pool(z_feat, cells)
 
     # ------------------------------------------------------------------
     # Forward
@@ -304,13 +409,12 @@ class USOTHead(BaseModule):
         """Search encodings of both branches, computed once per frame.
 
         Args:
-            xf (Tensor): of shape (N, 256, F, F), the search feature
-                (F = 31 for a 255 search, 33 for 271).
+            xf (Tensor): of shape (N, C, F, F), the search feature.
 
         Returns:
             dict: ``'cls'`` and ``'reg'``, each a tuple of the three
-            dilation-branch encodings of shapes (N, 256, F-2, F-2),
-            (N, 256, F-4, F-2), (N, 256, F-2, F-4).
+            dilation-branch encodings of shapes (N, C, F-2, F-2),
+            (N, C, F-4, F-2), (N, C, F-2, F-4).
         """
         return dict(
             cls=self.cls_encode.encode_search(xf),
@@ -325,14 +429,13 @@ class USOTHead(BaseModule):
         Args:
             search_enc (dict): output of :meth:`encode_search` for N
                 searches.
-            z_kernel (Tensor): of shape (N, 256, 7, 7), the pooled template
+            z_kernel (Tensor): of shape (N, C, P, P), the pooled template
                 kernels (one per search).
 
         Returns:
             tuple[Tensor, Tensor]: ``cls_logits`` of shape (N, 1, S, S)
             (×0.1 included) and ``reg`` of shape (N, 4, S, S), the
-            (l, t, r, b) distances in search pixels from each cell's pixel
-            (S = 25 for 255, 27 for 271).
+            (l, t, r, b) distances in search pixels from each cell's pixel.
         """
         cls_corr = self.cls_dw(
             search_enc['cls'], self.cls_encode.encode_kernel(z_kernel)
@@ -340,7 +443,7 @@ class USOTHead(BaseModule):
         reg_corr = self.reg_dw(
             search_enc['reg'], self.reg_encode.encode_kernel(z_kernel)
         )
-        cls_logits = 0.1 * self.cls_pred(self.cls_tower(cls_corr))
+        cls_logits = CLS_LOGIT_SCALE * self.cls_pred(self.cls_tower(cls_corr))
         reg = torch.exp(
             self.adjust * self.bbox_pred(self.bbox_tower(reg_corr)) + self.bias
         )
@@ -363,9 +466,8 @@ class USOTHead(BaseModule):
         Args:
             search_enc (dict): output of :meth:`encode_search` for N
                 searches (only ``'cls'`` is used).
-            mem_kernels (Tensor): of shape (N, M, 256, 7, 7), M pooled
-                memory kernels per search; their cls encodings are computed
-                here.
+            mem_kernels (Tensor): of shape (N, M, C, P, P), M pooled memory
+                kernels per search; their cls encodings are computed here.
             kernel_counts (Tensor, optional): of shape (M,) or (N, M), the
                 positive multiplicity of each kernel in the queue it
                 stands for. Defaults to None (each kernel counts once).
@@ -388,14 +490,16 @@ class USOTHead(BaseModule):
         fused = self.conf_fusion(
             corr.reshape(num, mem, *corr.shape[1:]), kernel_counts
         )
-        return 0.1 * self.cls_memory_pred(self.cls_memory_tower(fused))
+        return CLS_LOGIT_SCALE * self.cls_memory_pred(
+            self.cls_memory_tower(fused)
+        )
 
     def forward(self, z_kernel: Tensor, xf: Tensor) -> Tuple[Tensor, Tensor]:
         """Offline head on a template kernel and a search feature.
 
         Args:
-            z_kernel (Tensor): of shape (N, 256, 7, 7).
-            xf (Tensor): of shape (N, 256, F, F).
+            z_kernel (Tensor): of shape (N, C, P, P).
+            xf (Tensor): of shape (N, C, F, F).
 
         Returns:
             tuple[Tensor, Tensor]: cls logits (N, 1, S, S) and reg
@@ -410,28 +514,26 @@ class USOTHead(BaseModule):
         self,
         search_bboxes: Tensor,
         size: int,
-        search_size: int,
         search_shift: Optional[Tensor] = None,
     ) -> Tuple[Tensor, Tensor, Tensor]:
-        """Training labels on the response map (usot_spec.md §2.8).
+        """Training labels on the response map.
 
-        Classification: 1 inside the L1 diamond ``|x - c_x| + |y - c_y| <=
-        label_radius`` around cell ``c``, else 0. With ``search_shift``
-        ``(t_x, t_y)`` (the crop-window shift in pixels of the source
-        image) the centre is the official ``size // 2 + trunc(-t / 8)``,
-        which ignores the scale jitter (reference quirk 8); without it the
-        centre is the cell of the box centre, ``size // 2 + trunc((c -
-        search_size // 2) / 8)``.
+        Official ``lib/dataset_loader/datasets_usot.py``. Classification: 1
+        inside the L1 diamond ``|x - c_x| + |y - c_y| <= label_radius``
+        around cell ``c``, else 0. With ``search_shift`` ``(t_x, t_y)`` (the
+        crop-window shift in pixels of the source image) the centre is the
+        official ``size // 2 + trunc(-t / stride)``, which ignores the scale
+        jitter; without it the centre is the cell of the box centre,
+        ``size // 2 + trunc((c - centre pixel) / stride)``.
 
         Regression: ``(gx - x1, gy - y1, x2 - gx, y2 - gy)`` at each cell's
-        pixel ``(gx, gy)``; the regression weight is 1 where all four are
-        strictly positive.
+        pixel ``(gx, gy)`` (:meth:`response_axis`); the regression weight is
+        1 where all four are strictly positive.
 
         Args:
             search_bboxes (Tensor): of shape (N, 4), xyxy in search-crop
                 pixels (augmented and clipped).
-            size (int): response cells per axis (25 for 255).
-            search_size (int): search crop side in pixels.
+            size (int): response cells per axis (25 for a 255 search).
             search_shift (Tensor, optional): of shape (N, 2), (t_x, t_y).
                 Defaults to None.
 
@@ -441,7 +543,7 @@ class USOTHead(BaseModule):
         """
         boxes = search_bboxes.to(torch.float32)
         device = boxes.device
-        grid = self.response_grid(size, search_size, device=device)
+        grid = self.response_axis(size, device=device)
         gx = grid[None, None, :]  # (1, 1, S) varies along columns
         gy = grid[None, :, None]  # (1, S, 1) varies along rows
         x1, y1, x2, y2 = (v[:, None, None] for v in boxes.unbind(dim=1))
@@ -467,7 +569,7 @@ class USOTHead(BaseModule):
             centre = torch.stack(
                 [(x1 + x2).flatten() / 2, (y1 + y2).flatten() / 2], dim=1
             )
-            offset = torch.trunc((centre - search_size // 2) / self.stride)
+            offset = torch.trunc((centre - grid[half]) / self.stride)
         c_x = half + offset[:, 0, None, None]
         c_y = half + offset[:, 1, None, None]
         index = torch.arange(size, device=device, dtype=torch.float32)
@@ -477,15 +579,12 @@ class USOTHead(BaseModule):
         cls_label = (dist <= self.label_radius).to(torch.float32)[:, None]
         return cls_label, reg_target, reg_weight
 
-    def decode_best_boxes(
-        self, score: Tensor, reg: Tensor, search_size: int
-    ) -> Tensor:
+    def decode_best_boxes(self, score: Tensor, reg: Tensor) -> Tensor:
         """Box at the argmax cell of each response map.
 
         Args:
             score (Tensor): of shape (N, 1, S, S).
             reg (Tensor): of shape (N, 4, S, S), (l, t, r, b) in pixels.
-            search_size (int): search crop side in pixels.
 
         Returns:
             Tensor: of shape (N, 4), xyxy in search-crop pixels.
@@ -494,9 +593,7 @@ class USOTHead(BaseModule):
         best = score.reshape(num, -1).argmax(dim=1)
         row = torch.div(best, size, rounding_mode='floor')
         col = best - row * size
-        grid = self.response_grid(
-            size, search_size, device=score.device, dtype=reg.dtype
-        )
+        grid = self.response_axis(size, device=score.device, dtype=reg.dtype)
         gx, gy = grid[col], grid[row]
         dist = reg.reshape(num, 4, -1).gather(
             2, best[:, None, None].expand(-1, 4, 1)
@@ -555,56 +652,43 @@ class USOTHead(BaseModule):
         )
         return losses
 
-    def loss(
+    def cycle_memory_logits(
         self,
-        zf: Tensor,
         xf: Tensor,
-        cls_label: Tensor,
-        reg_target: Tensor,
-        reg_weight: Tensor,
-        search_size: int,
-        xf_mem: Optional[Tensor] = None,
-        search_cells: Optional[Tensor] = None,
-        lambda1: Optional[float] = None,
+        search_enc: Dict[str, Tuple[Tensor, ...]],
+        z_kernel: Tensor,
+        xf_mem: Tensor,
+        search_boxes: Tensor,
         cls_ratio: Optional[float] = None,
-    ) -> Dict[str, Tensor]:
-        """Run the training passes of either stage and compute the losses.
+    ) -> Tensor:
+        """Cycle memory: forward, then backward tracking (paper Sec. 3.3).
 
-        Naive stage (``xf_mem`` is None): self tracking only. Cycle-memory
-        stage (usot_spec.md §3.7): self tracking; forward tracking of the
-        template into the M memory searches (offline response blended with
-        a memory response built from the pooled search target, ratio
-        ``cls_ratio``); pooling of the memory searches at the argmax boxes
-        (clamped to :attr:`memory_clip`, detached); backward tracking of the
-        search with those M memory kernels.
+        The cycle-memory passes of the official ``USOT.forward``
+        (``lib/models/models.py``), each BatchNorm seeing the same batch as
+        there: (1) forward tracking of the template into the M memory
+        searches, offline (template kernel repeated M times) and online
+        (the search target pooled from ``xf`` as a one-kernel memory), their
+        logits blended ``cls_ratio * offline + (1 - cls_ratio) * online``;
+        (2) the memory searches pooled at the boxes of the argmax cells,
+        clamped to the response extent ± :attr:`memory_clip_cells`, the
+        boxes detached; (3) backward tracking of the search with those M
+        memory kernels (Eq. 8). Forward tracking only chooses boxes, so it
+        runs without autograd; BN layers still see its batches.
 
         Args:
-            zf (Tensor): of shape (N, 256, 7, 7), pooled template kernels.
-            xf (Tensor): of shape (N, 256, F, F), search features.
-            cls_label (Tensor): of shape (N, 1, S, S).
-            reg_target (Tensor): of shape (N, 4, S, S).
-            reg_weight (Tensor): of shape (N, 1, S, S).
-            search_size (int): search crop side in pixels.
-            xf_mem (Tensor, optional): of shape (N * M, 256, F, F), the
-                memory-search features, the M of sample n at rows
-                ``n * M .. n * M + M - 1``. Defaults to None.
-            search_cells (Tensor, optional): of shape (N, 4), the search
-                target box in search-feature cells (see
-                :meth:`search_box_to_cells`). Needed with ``xf_mem``.
-            lambda1 (float, optional): overrides :attr:`lambda1`.
+            xf (Tensor): of shape (N, C, F, F), search features.
+            search_enc (dict): :meth:`encode_search` of ``xf``.
+            z_kernel (Tensor): of shape (N, C, P, P), template kernels.
+            xf_mem (Tensor): of shape (N * M, C, F, F), memory-search
+                features, the M of sample n at rows n*M .. n*M + M - 1.
+            search_boxes (Tensor): of shape (N, 4), xyxy search target box
+                in search-crop pixels.
             cls_ratio (float, optional): overrides :attr:`cls_ratio`.
 
         Returns:
-            dict[str, Tensor]: see :meth:`loss_by_feat`.
+            Tensor: the backward-tracking memory logits R_mem, of shape
+            (N, 1, S, S).
         """
-        search_enc = self.encode_search(xf)
-        cls_logits, reg = self.forward_offline(search_enc, zf)
-        if xf_mem is None:
-            return self.loss_by_feat(
-                cls_logits, reg, cls_label, reg_target, reg_weight
-            )
-        if search_cells is None:
-            raise ValueError('the cycle-memory stage needs search_cells')
         num = xf.shape[0]
         if xf_mem.shape[0] % num:
             raise ValueError(
@@ -612,32 +696,79 @@ class USOTHead(BaseModule):
             )
         mem = xf_mem.shape[0] // num
         ratio = self.cls_ratio if cls_ratio is None else float(cls_ratio)
-        # Forward tracking only chooses boxes: no loss flows through it
-        # (BN layers still see these batches, as in the reference).
+        size = self.response_size(xf.shape[-1])
         with torch.no_grad():
             mem_enc = self.encode_search(xf_mem)
             off_cls, off_reg = self.forward_offline(
-                mem_enc, zf.repeat_interleave(mem, dim=0)
+                mem_enc, z_kernel.repeat_interleave(mem, dim=0)
             )
-            search_kernel = self.pool(xf, search_cells)
+            target_cells = self.search_box_to_cells(
+                search_boxes, self.response_extent(size)
+            )
+            target_kernel = self.pool(xf, target_cells)
             on_cls = self.forward_memory(
-                mem_enc, search_kernel.repeat_interleave(mem, dim=0)[:, None]
+                mem_enc, target_kernel.repeat_interleave(mem, dim=0)[:, None]
             )
             forward_score = ratio * off_cls + (1 - ratio) * on_cls
-            mem_boxes = self.decode_best_boxes(
-                forward_score, off_reg, search_size
+            mem_boxes = self.decode_best_boxes(forward_score, off_reg)
+            mem_cells = self.search_box_to_cells(
+                mem_boxes, self.response_extent(size, self.memory_clip_cells)
             )
-            mem_cells = self.search_box_to_cells(mem_boxes, self.memory_clip)
-        mem_kernels = self.pool(xf_mem, mem_cells.detach())
-        mem_logits = self.forward_memory(
+        mem_kernels = self.pool(xf_mem, mem_cells)
+        return self.forward_memory(
             search_enc, mem_kernels.reshape(num, mem, *mem_kernels.shape[1:])
         )
+
+    def loss(
+        self,
+        z_feat: Tensor,
+        x_feat: Tensor,
+        data_samples: List,
+        memory_feat: Optional[Tensor] = None,
+    ) -> Dict[str, Tensor]:
+        """Losses of the naive or the cycle-memory stage (Eq. 6 / Eq. 9).
+
+        Pools the template kernels at ``gt_instances`` (template-crop
+        pixels), builds the labels from ``search_gt_instances`` and
+        ``metainfo['search_shift']`` (:meth:`get_targets`), runs self
+        tracking and, when ``memory_feat`` is given, the cycle-memory
+        passes (:meth:`cycle_memory_logits`).
+
+        Args:
+            z_feat (Tensor): of shape (N, C, T, T), template features.
+            x_feat (Tensor): of shape (N, C, F, F), search features.
+            data_samples (list[TrackDataSample]): per sample,
+                ``gt_instances.bboxes`` (1, 4) xyxy template box,
+                ``search_gt_instances.bboxes`` (1, 4) xyxy search box and,
+                optionally, ``metainfo['search_shift']`` (t_x, t_y).
+            memory_feat (Tensor, optional): of shape (N * M, C, F, F), the
+                memory-search features (cycle-memory stage).
+
+        Returns:
+            dict[str, Tensor]: see :meth:`loss_by_feat`.
+        """
+        device = x_feat.device
+        template_boxes = first_boxes(data_samples, 'gt_instances').to(device)
+        search_boxes = first_boxes(data_samples, 'search_gt_instances').to(
+            device
+        )
+        shifts = search_shifts(data_samples)
+        z_kernel = self.pool(
+            z_feat,
+            self.template_box_to_cells(template_boxes, z_feat.shape[-1]),
+        )
+        targets = self.get_targets(
+            search_boxes,
+            self.response_size(x_feat.shape[-1]),
+            None if shifts is None else shifts.to(device),
+        )
+        search_enc = self.encode_search(x_feat)
+        cls_logits, reg = self.forward_offline(search_enc, z_kernel)
+        mem_logits = None
+        if memory_feat is not None:
+            mem_logits = self.cycle_memory_logits(
+                x_feat, search_enc, z_kernel, memory_feat, search_boxes
+            )
         return self.loss_by_feat(
-            cls_logits,
-            reg,
-            cls_label,
-            reg_target,
-            reg_weight,
-            mem_logits=mem_logits,
-            lambda1=lambda1,
+            cls_logits, reg, *targets, mem_logits=mem_logits
         )

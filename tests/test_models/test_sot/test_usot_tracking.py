@@ -456,6 +456,16 @@ class TargetFinderHead:
     def pool(self, feat, boxes):
         return feat.new_zeros(feat.size(0), 4, 7, 7) + boxes.mean()
 
+    def template_kernel(self, z_feat, boxes_px):
+        return self.pool(z_feat, self.template_box_to_cells(boxes_px))
+
+    def response_size(self, crop_size):
+        # the stand-in's "feature" is the crop itself
+        return (crop_size - 127) // 8 + 1 + 8
+
+    def response_extent(self, size, margin_cells=0):
+        return 31.0 - 8 * margin_cells, 31.0 + 8 * (size - 1 + margin_cells)
+
     def encode_search(self, xf):
         return dict(crop=xf)
 

@@ -5,6 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from mmengine.structures import InstanceData
+from mmtrack.structures import TrackDataSample
 
 from mmusot.models.track_heads import USOTHead, iou_loss, weighted_bce_loss
 from mmusot.utils import build_formula_state_dict, read_key_list
@@ -125,7 +127,7 @@ def test_targets_diamond_and_regression():
         [[95.0, 111.0, 159.0, 143.0], [20.0, 20.0, 80.0, 60.0]]
     )
     shift = torch.tensor([[0.0, 0.0], [50.0, -20.0]])
-    cls, reg, weight = head.get_targets(boxes, 25, 255, shift)
+    cls, reg, weight = head.get_targets(boxes, 25, shift)
     assert cls.shape == (2, 1, 25, 25) and reg.shape == (2, 4, 25, 25)
     assert cls.sum((1, 2, 3)).tolist() == [13.0, 13.0]
     assert cls[0, 0, 12, 12] == 1 and cls[0, 0, 12, 14] == 1
@@ -140,7 +142,7 @@ def test_targets_diamond_and_regression():
     assert weight[0, 0, 12, 9] == 1
     assert weight[0].sum() == 7 * 3  # x in 103..151, y in 119..135
     # Without the shift, the centre cell of the box is used.
-    cls2, _, _ = head.get_targets(boxes, 25, 255)
+    cls2, _, _ = head.get_targets(boxes, 25)
     assert cls2[0, 0, 12, 12] == 1 and cls2[1, 0, 2, 3] == 1
 
 
@@ -150,47 +152,63 @@ def test_decode_best_boxes():
     score[0, 0, 3, 20] = 5.0
     reg = torch.ones(1, 4, 25, 25)
     reg[0, :, 3, 20] = torch.tensor([10.0, 20.0, 30.0, 40.0])
-    box = head.decode_best_boxes(score, reg, 255)
+    box = head.decode_best_boxes(score, reg)
     gx, gy = 8 * 20 + 31, 8 * 3 + 31
     assert box.tolist() == [[gx - 10, gy - 20, gx + 30, gy + 40]]
 
 
-def _loss_inputs(head, batch=2, mem=None):
+def _loss_inputs(batch=2, mem=None):
     gen = torch.Generator().manual_seed(3)
-    xf = torch.randn(batch, 8, 31, 31, generator=gen, requires_grad=True)
-    zf = torch.randn(batch, 8, 7, 7, generator=gen, requires_grad=True)
-    boxes = torch.tensor([[95.0, 100.0, 160.0, 150.0]]).repeat(batch, 1)
-    targets = head.get_targets(boxes, 25, 255)
-    xf_mem = None
+    z_feat = torch.randn(batch, 8, 15, 15, generator=gen, requires_grad=True)
+    x_feat = torch.randn(batch, 8, 31, 31, generator=gen, requires_grad=True)
+    samples = []
+    for i in range(batch):
+        sample = TrackDataSample()
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor([[30.0 + i, 32.0, 96.0, 90.0]])
+        )
+        sample.search_gt_instances = InstanceData(
+            bboxes=torch.tensor([[95.0, 100.0, 160.0, 150.0 + i]])
+        )
+        samples.append(sample)
+    mem_feat = None
     if mem:
-        xf_mem = torch.randn(
+        mem_feat = torch.randn(
             batch * mem, 8, 31, 31, generator=gen, requires_grad=True
         )
-    cells = head.search_box_to_cells(boxes, head.search_clip)
-    return xf, zf, targets, xf_mem, cells
+    return z_feat, x_feat, samples, mem_feat
 
 
 def test_naive_loss_backward():
     head = small_head().train()
-    xf, zf, targets, _, _ = _loss_inputs(head)
-    losses = head.loss(zf, xf, *targets, search_size=255)
+    z_feat, x_feat, samples, _ = _loss_inputs()
+    losses = head.loss(z_feat, x_feat, samples)
     assert set(losses) == {'loss_cls', 'loss_reg'}
     total = sum(losses.values())
     assert torch.isfinite(total)
     total.backward()
     assert head.cls_pred.weight.grad.abs().sum() > 0
-    assert head.adjust.grad is not None and xf.grad.abs().sum() > 0
+    assert head.adjust.grad is not None and x_feat.grad.abs().sum() > 0
+    assert z_feat.grad.abs().sum() > 0
     assert head.cls_memory_pred.weight.grad is None
+
+
+def test_loss_labels_follow_search_shift():
+    """metainfo['search_shift'] moves the cls label (official centre)."""
+    head = small_head().train()
+    z_feat, x_feat, samples, _ = _loss_inputs(batch=1)
+    base = head.loss(z_feat, x_feat, samples)['loss_cls']
+    samples[0].set_metainfo(dict(search_shift=[40.0, -24.0]))
+    shifted = head.loss(z_feat, x_feat, samples)['loss_cls']
+    assert base.item() != pytest.approx(shifted.item())
 
 
 def test_cycle_loss_weights_and_backward():
     head = small_head().train()
-    xf, zf, targets, xf_mem, cells = _loss_inputs(head, batch=2, mem=4)
+    z_feat, x_feat, samples, mem_feat = _loss_inputs(batch=2, mem=4)
     head.lambda1 = 0.25
     head.cls_ratio = 0.4
-    losses = head.loss(
-        zf, xf, *targets, search_size=255, xf_mem=xf_mem, search_cells=cells
-    )
+    losses = head.loss(z_feat, x_feat, samples, mem_feat)
     assert set(losses) == {'loss_cls', 'loss_reg', 'loss_mem'}
     sum(losses.values()).backward()
     # Gradients reach the memory head, the shared cls encoders and, through
@@ -198,7 +216,29 @@ def test_cycle_loss_weights_and_backward():
     assert head.cls_memory_pred.weight.grad.abs().sum() > 0
     assert head.conf_fusion.conf_gen[0].weight.grad.abs().sum() > 0
     assert head.cls_encode.matrix11_k[0].weight.grad.abs().sum() > 0
-    assert xf_mem.grad.abs().sum() > 0
+    assert mem_feat.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    'stride,offset,feat,resp,first',
+    [(8, 7.0, 31, 25, 31.0), (8, 7.0, 33, 27, 31.0), (16, 3.0, 17, 11, 51.0)],
+)
+def test_geometry_from_stride_and_offset(stride, offset, feat, resp, first):
+    head = small_head(stride=stride, feature_offset=offset)
+    assert head.response_size(feat) == resp
+    axis = head.response_axis(resp)
+    assert axis[0].item() == first and axis[1] - axis[0] == stride
+    # the response centre sits on the search-crop centre
+    crop = (feat - 1) * stride + 2 * offset + 1
+    assert axis[resp // 2].item() == (crop - 1) / 2
+    assert head.response_extent(resp, 1) == (
+        first - stride,
+        first + stride * resp,
+    )
+    boxes = torch.tensor([[offset, offset, offset + stride, 1000.0]])
+    assert head.template_box_to_cells(boxes, 15).tolist() == [
+        [0.0, 0.0, 1.0, 14.0]
+    ]
 
 
 def test_loss_by_feat_weights():
@@ -206,7 +246,7 @@ def test_loss_by_feat_weights():
     cls = torch.zeros(1, 1, 25, 25)
     reg = torch.full((1, 4, 25, 25), 2.0)
     label, target, weight = head.get_targets(
-        torch.tensor([[100.0, 100.0, 150.0, 150.0]]), 25, 255
+        torch.tensor([[100.0, 100.0, 150.0, 150.0]]), 25
     )
     naive = head.loss_by_feat(cls, reg, label, target, weight)
     cycle = head.loss_by_feat(
