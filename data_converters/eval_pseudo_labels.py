@@ -10,10 +10,19 @@ The IoU > 0.3 / > 0.5 success rates and the mean IoU are reported, plus the
 same over every frame. ``--render`` writes overlay PNG strips (and mp4s)
 with pseudo boxes in green and ground truth in red.
 
+``--sampler usot`` draws the instances through the training dataset's own
+sampler instead (:class:`mmusot.datasets.PseudoLabelSOTDataset`, needs the
+OpenMMLab stack): video selection with the θ1 gate and nearby
+re-sampling, the stage's template score, memory frames (usot_spec.md
+§2.2-2.4), in both stages, so the paper's Table 5 is measured on exactly
+what training sees.
+
 Example::
 
     python data_converters/eval_pseudo_labels.py data/sot_eval_pseudo \\
         --gt-root ../shared/data/sot_eval --render work_dirs/render
+    python data_converters/eval_pseudo_labels.py data/sot_eval_pseudo \\
+        --gt-root ../shared/data/sot_eval --sampler usot --samples 10000
 """
 
 import argparse
@@ -131,6 +140,89 @@ def rates(iou: np.ndarray) -> dict:
     )
 
 
+def find_infos(out: Path, ann_file=None) -> str:
+    """The infos file of a converted folder (``--ann-file`` or the only
+    ``*_infos.txt`` in it)."""
+    if ann_file:
+        path = Path(ann_file)
+        path = path if path.is_absolute() else out / path
+        if not path.is_file():
+            raise FileNotFoundError(f'infos file {path} not found')
+        return str(path)
+    found = sorted(out.glob('*_infos.txt'))
+    if len(found) != 1:
+        raise FileNotFoundError(
+            f'{out}: expected one *_infos.txt, found '
+            f'{[p.name for p in found]}; pass --ann-file'
+        )
+    return str(found[0])
+
+
+def usot_sampler_rates(
+    out: Path, ann_file: str, tracks, samples: int, seed: int
+) -> dict:
+    """Table 5 through the training dataset's own sampler, both stages.
+
+    Draws ``samples`` instances per stage with
+    :meth:`PseudoLabelSOTDataset.sample_instance` (video indices as one
+    epoch of ``USOTQuotaSampler`` visits them: permuted, tiled) and scores
+    the template and memory pseudo boxes against the ground truth of the
+    track drawn.
+
+    Returns:
+        dict: per stage ``template`` (and ``memory`` in the cycle stage)
+        rates, ``resampled`` (fraction of draws the θ1 gate re-sampled),
+        ``without_gt`` (draws whose video has no ground truth), and
+        ``mean_interval`` (mean |memory - template| frame distance).
+    """
+    from mmusot.datasets import PseudoLabelSOTDataset
+
+    dataset = PseudoLabelSOTDataset(
+        data_root=str(out),
+        ann_file=os.path.relpath(ann_file, str(out)),
+        data_prefix=dict(img_path=''),
+        usot_sampling=True,
+        serialize_data=False,
+        pipeline=[],
+    )
+    by_track = {(t['video'], t['track']['start_frame_id']): t for t in tracks}
+    rng = np.random.default_rng(seed)
+    num = len(dataset)
+    res = {}
+    for stage in ('naive', 'cycle'):
+        reps = -(-samples // num)
+        order = np.concatenate([rng.permutation(num) for _ in range(reps)])
+        tmpl, mem, gaps = [], [], []
+        resampled = without_gt = 0
+        for index in order[:samples]:
+            draw = dataset.sample_instance(int(index), rng, stage=stage)
+            resampled += draw['resampled']
+            info = dataset.get_data_info(draw['track_index'])
+            tr = by_track.get((draw['video'], info['start_frame_id']))
+            if tr is None:
+                without_gt += 1
+                continue
+            n = len(tr['iou'])
+            p = draw['template_position']
+            if p < n and tr['valid'][p]:
+                tmpl.append(tr['iou'][p])
+            for m in draw['memory_positions']:
+                gaps.append(abs(m - p))
+                if m < n and tr['valid'][m]:
+                    mem.append(tr['iou'][m])
+        res[stage] = dict(
+            template=rates(np.asarray(tmpl)),
+            resampled=resampled / max(1, samples),
+            without_gt=without_gt,
+        )
+        if stage == 'cycle':
+            res[stage]['memory'] = rates(np.asarray(mem))
+            res[stage]['mean_interval'] = (
+                float(np.mean(gaps)) if gaps else float('nan')
+            )
+    return res
+
+
 def frames_of(out: Path, rec_video: str, record: dict):
     folder = out / 'frames' / rec_video
     if folder.is_dir():
@@ -204,6 +296,20 @@ def main(argv=None) -> int:
         help='folder with <video>/groundtruth_rect.txt',
     )
     parser.add_argument('--samples', type=int, default=10000)
+    parser.add_argument(
+        '--sampler',
+        choices=('simple', 'usot'),
+        default='simple',
+        help='simple: the quick training-style draw (default); usot: the '
+        "training dataset's own sampler (θ1 gate, both stages)",
+    )
+    parser.add_argument(
+        '--ann-file',
+        default=None,
+        help='with --sampler usot: the infos file, relative to the folder '
+        '(default: the only '
+        '*_infos.txt in the folder)',
+    )
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--include-filtered',
@@ -260,6 +366,38 @@ def main(argv=None) -> int:
             f'{r["mean_iou"]:10.3f}{r["n"]:8d}   '
             + (f'(paper, GOT-10k: {paper})' if paper else '')
         )
+    if args.sampler == 'usot':
+        usot = usot_sampler_rates(
+            out,
+            find_infos(out, args.ann_file),
+            tracks,
+            args.samples,
+            args.seed,
+        )
+        res['usot_sampler'] = usot
+        print('USOT training sampler (PseudoLabelSOTDataset.sample_instance):')
+        for stage, key in (
+            ('naive', 'template'),
+            ('cycle', 'template'),
+            ('cycle', 'memory'),
+        ):
+            r = usot[stage][key]
+            print(
+                f'{stage + " " + key:17s}{100 * r["iou03"]:8.1f}%'
+                f'{100 * r["iou05"]:8.1f}%{r["mean_iou"]:10.3f}{r["n"]:8d}'
+            )
+        print(
+            f'  re-sampled by the θ1 gate: '
+            f'{100 * usot["naive"]["resampled"]:.1f}% (naive), '
+            f'{100 * usot["cycle"]["resampled"]:.1f}% (cycle); mean '
+            f'template-memory interval {usot["cycle"]["mean_interval"]:.1f} '
+            'frames (paper: 41.1 GOT-10k, 64.6 VID)'
+        )
+        if usot['cycle']['without_gt']:
+            print(
+                f'  {usot["cycle"]["without_gt"]} cycle-stage draw(s) hit '
+                'videos without ground truth (not scored)'
+            )
     for v, m in res['per_video'].items():
         print(f'  {v}: mean IoU ' + ('n/a' if m is None else f'{m:.3f}'))
     if args.json:

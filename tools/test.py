@@ -15,7 +15,7 @@ from typing import List, Optional
 from mmengine.logging import print_log
 
 from mmusot.engine import (
-    OfflineCheckpointError,
+    MissingCheckpointError,
     add_runner_arguments,
     build_runner,
     load_config,
@@ -32,7 +32,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'checkpoint',
         nargs='?',
         help='checkpoint file (a local path; omit to test the weights the '
-        'config initialises, e.g. for smoke runs)',
+        "config's init_cfg gives, e.g. a pretrained backbone with a fresh "
+        'head)',
     )
     add_runner_arguments(parser, 'test_dataloader.dataset.data_root=/data/otb')
     return parse_runner_args(parser, argv)
@@ -48,14 +49,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
         sys.exit(f'error: {err}')
     if args.checkpoint is not None:
         cfg.load_from = args.checkpoint
-    elif cfg.get('load_from', None) is None:
-        print_log(
-            'No checkpoint given: testing the initial weights.', 'current'
-        )
+    init_only = cfg.get('load_from', None) is None
     try:
         runner = build_runner(cfg, args.config)
-    except OfflineCheckpointError as err:
+    except MissingCheckpointError as err:
         sys.exit(f'error: {err}')
+    if init_only:
+        print_log(
+            "No checkpoint given: testing the weights of the config's "
+            'init_cfg (e.g. a pretrained backbone, freshly initialised '
+            'head).',
+            'current',
+        )
+        getattr(runner.model, 'module', runner.model).init_weights()
     return runner.test()
 
 

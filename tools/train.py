@@ -18,12 +18,18 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmusot.engine import (
-    OfflineCheckpointError,
+    MissingCheckpointError,
     add_runner_arguments,
     build_runner,
     load_config,
     parse_runner_args,
 )
+
+# Optimizer wrapper -> its AMP counterpart for --amp.
+AMP_WRAPPERS = {
+    'OptimWrapper': 'AmpOptimWrapper',
+    'LossGuardOptimWrapper': 'LossGuardAmpOptimWrapper',
+}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -63,10 +69,13 @@ def main(argv: Optional[List[str]] = None) -> Runner:
         if not torch.cuda.is_available():
             sys.exit('error: --amp needs a CUDA device; none is available')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper == 'AmpOptimWrapper':
+        if 'Amp' in optim_wrapper:
             print_log('AMP is already enabled in the config.', 'current')
         else:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            # keep mmusot's loss guard: its AMP twin has the same options
+            cfg.optim_wrapper.type = AMP_WRAPPERS.get(
+                optim_wrapper, 'AmpOptimWrapper'
+            )
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     if args.resume == 'auto':
@@ -78,7 +87,7 @@ def main(argv: Optional[List[str]] = None) -> Runner:
 
     try:
         runner = build_runner(cfg, args.config)
-    except OfflineCheckpointError as err:
+    except MissingCheckpointError as err:
         sys.exit(f'error: {err}')
     runner.train()
     return runner

@@ -1,5 +1,7 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 from .otb_folder_dataset import OTBFolderDataset
+from .pseudo_label_sot_dataset import PseudoLabelSOTDataset
+from .samplers import USOTQuotaSampler  # noqa: F401  (registers)
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['OTBFolderDataset']
+__all__ = ['OTBFolderDataset', 'PseudoLabelSOTDataset']

@@ -1,9 +1,9 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+from . import hooks, optimizers, schedulers
 from .checkpoint import (
-    OfflineCheckpointError,
-    check_offline_config,
-    register_checkpoint_loaders,
-    safe_torch_load,
+    MissingCheckpointError,
+    check_checkpoint_paths,
+    use_safe_local_loading,
 )
 from .config_utils import (
     add_runner_arguments,
@@ -12,16 +12,18 @@ from .config_utils import (
     parse_runner_args,
 )
 from .hooks import *  # noqa: F401,F403
-
-register_checkpoint_loaders()
+from .optimizers import *  # noqa: F401,F403
+from .schedulers import *  # noqa: F401,F403
 
 __all__ = [
-    'OfflineCheckpointError',
-    'check_offline_config',
-    'register_checkpoint_loaders',
-    'safe_torch_load',
+    'MissingCheckpointError',
+    'check_checkpoint_paths',
+    'use_safe_local_loading',
     'load_config',
     'add_runner_arguments',
     'parse_runner_args',
     'build_runner',
+    *hooks.__all__,
+    *optimizers.__all__,
+    *schedulers.__all__,
 ]

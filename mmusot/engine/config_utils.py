@@ -90,17 +90,25 @@ def parse_runner_args(
 
 
 def build_runner(cfg: Config, config_file: str):
-    """Check the config is runnable offline, then build its Runner.
+    """Check the config's checkpoints, then build its Runner.
+
+    Local checkpoints load with the safe unpickler
+    (:func:`~mmusot.engine.use_safe_local_loading`). Without CUDA,
+    ``--launcher pytorch`` runs start a gloo process group first
+    (:func:`~mmusot.engine.dist_utils.setup_cpu_distributed`).
 
     Raises:
-        OfflineCheckpointError: a checkpoint is remote or missing.
+        MissingCheckpointError: a local checkpoint does not exist.
     """
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    from .checkpoint import check_offline_config
+    from .checkpoint import check_checkpoint_paths, use_safe_local_loading
+    from .dist_utils import setup_cpu_distributed
 
-    check_offline_config(cfg, config_file)
+    check_checkpoint_paths(cfg, config_file)
+    use_safe_local_loading()
+    setup_cpu_distributed(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-from . import backbones, layers, sot, track_heads, utils
+from . import backbones, layers, sot, track_heads
 from .backbones import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .sot import *  # noqa: F401,F403

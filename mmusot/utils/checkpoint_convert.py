@@ -34,13 +34,14 @@ folds that normalisation and the channel swap into the stem convolution
 stems are unpadded.
 """
 
-import pickle
 import re
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
+
+from .safe_load import CheckpointLoadError, safe_torch_load
 
 # Official USOT prefix -> mmusot prefix, first match wins.
 USOT_PREFIX_RULES: Tuple[Tuple[str, str], ...] = (
@@ -97,9 +98,9 @@ class CheckpointError(ValueError):
 def load_checkpoint_file(path: str, trusted: bool = False) -> Any:
     """Load a ``.pth`` file on the CPU, safely when possible.
 
-    It is loaded with ``weights_only=True`` (tensors and plain containers
-    only). If that fails and ``trusted`` is True, it is reloaded with full
-    unpickling, which can run arbitrary code: only for files you trust.
+    :func:`~mmusot.utils.safe_load.safe_torch_load` (weights-only, plus the
+    types mmengine writes); with ``trusted`` a refused file is reloaded with
+    full unpickling, which can run arbitrary code: only for files you trust.
 
     Args:
         path (str): the checkpoint file.
@@ -113,23 +114,9 @@ def load_checkpoint_file(path: str, trusted: bool = False) -> Any:
         CheckpointError: the safe load failed and ``trusted`` is False.
     """
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f'checkpoint not found: {path}') from None
-    except (
-        pickle.UnpicklingError,
-        RuntimeError,
-        AttributeError,
-        TypeError,
-    ) as error:
-        if not trusted:
-            raise CheckpointError(
-                f'{path}: cannot be loaded with weights_only=True (it holds '
-                f'non-tensor Python objects: {error}). If you trust this '
-                'file, load it with trusted=True (--trusted on the command '
-                'line), which unpickles arbitrary objects.'
-            ) from error
-    return torch.load(path, map_location='cpu', weights_only=False)
+        return safe_torch_load(path, 'cpu', trusted=trusted)
+    except CheckpointLoadError as error:
+        raise CheckpointError(str(error)) from error
 
 
 def _is_state_dict(obj: Any) -> bool:

@@ -171,7 +171,7 @@ def test_safe_load_and_trusted_fallback(tmp_path):
         load_checkpoint_file(str(path))
     obj = load_checkpoint_file(str(path), trusted=True)
     assert obj['args'].lr == 1
-    with pytest.raises(FileNotFoundError, match='checkpoint not found'):
+    with pytest.raises(FileNotFoundError, match='checkpoint file not found'):
         load_checkpoint_file(str(tmp_path / 'missing.pth'))
 
 

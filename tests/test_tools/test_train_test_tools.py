@@ -1,4 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+import io
 import os
 import os.path as osp
 import subprocess
@@ -104,7 +105,7 @@ def test_save_then_resume_matches_uninterrupted_training(
 def test_checkpoints_load_with_the_safe_unpickler(
     train_tool, toy_config, tmp_path
 ):
-    from mmusot.engine import safe_torch_load
+    from mmusot.utils import safe_torch_load
 
     train_tool.main(
         [
@@ -120,57 +121,82 @@ def test_checkpoints_load_with_the_safe_unpickler(
     assert ckpt['meta']['epoch'] == 1
 
 
-def test_url_checkpoints_are_refused_with_a_clear_error(
-    train_tool, toy_config
-):
-    with pytest.raises(SystemExit, match='never downloads'):
-        train_tool.main(
-            [
-                toy_config,
-                '--cfg-options',
-                'load_from=https://example.com/weights.pth',
-            ]
-        )
+def test_missing_files_get_a_clear_error(train_tool, toy_config):
     with pytest.raises(SystemExit, match='does not exist'):
         train_tool.main([toy_config, '--resume', '/nonexistent/epoch_3.pth'])
     with pytest.raises(SystemExit, match='config file not found'):
         train_tool.main(['/nonexistent/config.py'])
 
 
-def test_remote_schemes_never_download():
-    from mmengine.runner import CheckpointLoader
-
-    from mmusot.engine import OfflineCheckpointError
-
-    for url in (
-        'https://download.openmmlab.com/x.pth',
-        'torchvision://resnet50',
-        'open-mmlab://resnet50_v1c',
-    ):
-        with pytest.raises(OfflineCheckpointError, match='local path'):
-            CheckpointLoader.load_checkpoint(url)
-
-
-def test_backbone_url_in_init_cfg_is_found():
+def test_missing_pretrained_backbone_names_the_key_and_the_fix():
     from mmengine.config import Config
 
-    from mmusot.engine import OfflineCheckpointError, check_offline_config
+    from mmusot.engine import MissingCheckpointError, check_checkpoint_paths
 
     cfg = Config(
         dict(
             model=dict(
                 backbone=dict(
                     init_cfg=dict(
-                        type='Pretrained', checkpoint='https://x.org/r50.pth'
+                        type='Pretrained',
+                        checkpoint='~/.cache/mmusot/weights/absent.pth',
                     )
                 )
             )
         )
     )
     with pytest.raises(
-        OfflineCheckpointError, match=r'model\.backbone\.init_cfg\.checkpoint'
+        MissingCheckpointError,
+        match=r'model\.backbone\.init_cfg\.checkpoint in my_config.py.*'
+        r'make weights',
     ):
-        check_offline_config(cfg, 'my_config.py')
+        check_checkpoint_paths(cfg, 'my_config.py')
+    # remote locations are mmengine's business: not checked
+    cfg.model.backbone.init_cfg.checkpoint = 'https://x.org/r50.pth'
+    check_checkpoint_paths(cfg, 'my_config.py')
+
+
+def test_import_leaves_mmengine_loaders_alone():
+    """A plugin must not change how mmengine loads other models' weights.
+
+    With mmusot imported (and its tools' safe local loading on), a stock
+    mmtrack init_cfg with an https checkpoint reaches mmengine's own http
+    loader and an s3 path reaches mmengine's file backend.
+    """
+    from unittest import mock
+
+    import mmengine.runner.checkpoint as ckpt_module
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    import mmusot  # noqa: F401
+    from mmusot.engine import use_safe_local_loading
+
+    use_safe_local_loading()
+    sentinel = {'state_dict': {'w': torch.ones(1)}}
+    url = 'https://download.openmmlab.com/mmtracking/x.pth'
+    with mock.patch.object(
+        ckpt_module, 'load_url', return_value=sentinel
+    ) as download:
+        assert CheckpointLoader.load_checkpoint(url) is sentinel
+    assert download.call_args.args[0] == url
+
+    class FakeS3:
+        def __init__(self):
+            self.paths = []
+
+        def get(self, path):
+            self.paths.append(path)
+            buffer = io.BytesIO()
+            torch.save(sentinel, buffer)
+            return buffer.getvalue()
+
+    backend = FakeS3()
+    with mock.patch.object(
+        ckpt_module, 'get_file_backend', return_value=backend
+    ):
+        loaded = CheckpointLoader.load_checkpoint('s3://bucket/r50.pth')
+    assert backend.paths == ['s3://bucket/r50.pth']
+    torch.testing.assert_close(loaded['state_dict']['w'], torch.ones(1))
 
 
 @pytest.mark.parametrize('tool', ['train', 'test'])

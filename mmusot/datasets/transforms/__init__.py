@@ -1,2 +1,27 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-__all__ = []
+from .usot_crop import USOTShiftScaleCrop
+from .usot_formatting import PackUSOTInputs
+from .usot_frames import frame_role
+from .usot_geometric import USOTPerspective, USOTRandomFlip
+from .usot_photometric import (
+    USOTBrightness,
+    USOTCoarseDropout,
+    USOTHueSaturation,
+    USOTMotionBlur,
+    USOTSaltPepper,
+    motion_blur_kernel,
+)
+
+__all__ = [
+    'PackUSOTInputs',
+    'USOTBrightness',
+    'USOTCoarseDropout',
+    'USOTHueSaturation',
+    'USOTMotionBlur',
+    'USOTPerspective',
+    'USOTRandomFlip',
+    'USOTSaltPepper',
+    'USOTShiftScaleCrop',
+    'frame_role',
+    'motion_blur_kernel',
+]

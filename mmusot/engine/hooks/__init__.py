@@ -1,2 +1,17 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-__all__ = []
+from .backbone_unfreeze_hook import BackboneUnfreezeHook, rewrap_model
+from .usot_stage_hook import (
+    USOTStageHook,
+    restart_workers,
+    stage_datasets,
+    unwrap_model,
+)
+
+__all__ = [
+    'BackboneUnfreezeHook',
+    'USOTStageHook',
+    'restart_workers',
+    'rewrap_model',
+    'stage_datasets',
+    'unwrap_model',
+]

@@ -1,9 +1,11 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """The USOT model: backbone, neck, :class:`USOTHead`, training passes."""
 
+import logging
 from typing import Dict, List, Optional, Tuple, Union
 
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
 from mmtrack.models.sot.base import BaseSingleObjectTracker
 from mmtrack.registry import MODELS
 from torch import Tensor
@@ -119,6 +121,29 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
         self.frozen_bn_mode = frozen_bn_mode
         if frozen_modules is not None:
             self.freeze_module(frozen_modules)
+
+    def init_weights(self) -> None:
+        """Initialise; warn when the backbone gets no pretrained weights.
+
+        USOT learns from scratch only poorly: the official models start
+        from an ImageNet (USOT*) or MoCo-v2 (USOT) ResNet-50. Give one with
+        ``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...,
+        prefix='backbone.')`` (see ``tools/convert_usot_checkpoint.py`` and
+        ``make weights``).
+        """
+        init_cfg = getattr(self.backbone, 'init_cfg', None) or {}
+        if isinstance(init_cfg, dict) and init_cfg.get('type') != (
+            'Pretrained'
+        ):
+            print_log(
+                'USOT: the backbone has no pretrained weights (no '
+                "init_cfg of type 'Pretrained'); it is trained from "
+                'scratch. Give one with model.backbone.init_cfg=dict('
+                "type='Pretrained', checkpoint=PATH, prefix='backbone.').",
+                logger='current',
+                level=logging.WARNING,
+            )
+        super().init_weights()
 
     def train(self, mode: bool = True) -> 'USOT':
         """Set training mode; see ``frozen_bn_mode`` for frozen BN layers."""

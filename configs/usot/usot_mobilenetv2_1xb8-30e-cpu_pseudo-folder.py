@@ -1,0 +1,43 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+# Learn USOT-MobileNetV2 from a folder of your videos on a CPU:
+#   python data_converters/videos_to_pseudo_sot.py VIDEOS data/my_pseudo
+#   python tools/train.py \
+#       configs/usot/usot_mobilenetv2_1xb8-30e-cpu_pseudo-folder.py \
+#       --cfg-options train_dataloader.dataset.data_root=data/my_pseudo
+# The official 30-epoch schedule (naive epochs 1-5, cycle memory from 6,
+# backbone unfrozen at 10) with short epochs: samples_per_epoch samples of
+# batch 8, i.e. 30 x 50 = 1500 iterations (about 1.5 h on 2 cores).
+_base_ = [
+    './_base_/usot_mobilenetv2.py',
+    './_base_/datasets/usot_pseudo_labels.py',
+    './_base_/schedules/usot_30e.py',
+]
+
+data_root = 'data/unlabeled_pseudo/'
+batch_size = 8
+samples_per_epoch = 400
+
+model = dict(frozen_modules='backbone')
+train_dataloader = dict(
+    batch_size=batch_size,
+    num_workers=2,
+    dataset=dict(data_root=data_root, samples_per_epoch=samples_per_epoch),
+)
+
+# MobileNetV2's stem (features.0) stays frozen, like ResNet's conv1/bn1.
+custom_hooks = [
+    dict(type='USOTStageHook'),
+    dict(
+        type='BackboneUnfreezeHook',
+        # features.1-13: all of the backbone (_base_/usot_mobilenetv2.py)
+        modules=[f'backbone.features.{i}' for i in range(1, 14)],
+    ),
+]
+default_hooks = dict(logger=dict(interval=10))
+log_processor = dict(window_size=10)
+
+# No validation while training: evaluate checkpoints with tools/test.py.
+train_cfg = dict(val_begin=1000)
+val_dataloader = None
+val_evaluator = None
+val_cfg = None

@@ -1,0 +1,16 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+from .loss_guard_optim_wrapper import (
+    MAX_VALID_LOSS,
+    LossGuardAmpOptimWrapper,
+    LossGuardMixin,
+    LossGuardOptimWrapper,
+)
+from .usot_optim_wrapper_constructor import USOTOptimWrapperConstructor
+
+__all__ = [
+    'MAX_VALID_LOSS',
+    'LossGuardAmpOptimWrapper',
+    'LossGuardMixin',
+    'LossGuardOptimWrapper',
+    'USOTOptimWrapperConstructor',
+]

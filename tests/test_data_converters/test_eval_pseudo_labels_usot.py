@@ -1,0 +1,70 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""eval_pseudo_labels.py --sampler usot: Table 5 through the training
+dataset's own sampler, on a synthetic OTB-style sequence with GT."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mmusot.pseudo_labels import (
+    PseudoLabelSettings,
+    convert_sources,
+    discover_sources,
+    merge,
+)
+from tests.script_loader import load_script
+
+from ..test_pseudo_labels.synth_video import moving_object_video, write_folder
+
+
+@pytest.fixture(scope='module')
+def converted(tmp_path_factory):
+    root = tmp_path_factory.mktemp('eval_usot')
+    frames, gt = moving_object_video(40)
+    write_folder(str(root / 'seq' / 'Obj' / 'img'), frames, '.jpg')
+    xywh = np.c_[gt[:, :2], gt[:, 2:] - gt[:, :2]]
+    gt_file = root / 'seq' / 'Obj' / 'groundtruth_rect.txt'
+    np.savetxt(gt_file, xywh, fmt='%d', delimiter=',')
+    out = root / 'out'
+    convert_sources(
+        discover_sources(str(root / 'seq')), str(out), PseudoLabelSettings()
+    )
+    merge(str(out))  # writes pseudo_infos.txt
+    return root, out, gt_file, xywh
+
+
+def run(root, out, *extra):
+    mod = load_script('data_converters/eval_pseudo_labels.py')
+    res_file = root / 'res.json'
+    args = [str(out), '--gt-root', str(root / 'seq'), '--json', str(res_file)]
+    assert mod.main(args + ['--samples', '300'] + list(extra)) == 0
+    return json.loads(res_file.read_text())
+
+
+def test_usot_sampler_table5(converted):
+    root, out, gt_file, xywh = converted
+    res = run(root, out, '--sampler', 'usot')
+    usot = res['usot_sampler']
+    assert set(usot) == {'naive', 'cycle'}
+    assert usot['naive']['template']['n'] == 300
+    assert 'memory' not in usot['naive']
+    cycle = usot['cycle']
+    assert cycle['template']['n'] == 300 and cycle['memory']['n'] == 1200
+    assert cycle['template']['iou03'] > 0.8 and cycle['memory']['iou03'] > 0.6
+    assert cycle['mean_interval'] > 0 and cycle['without_gt'] == 0
+    # the default path is unchanged: no usot section
+    assert 'usot_sampler' not in run(root, out)
+    # wrong ground truth scores low: the sampler path can fail
+    np.savetxt(gt_file, xywh + [60, 50, 0, 0], fmt='%d', delimiter=',')
+    try:
+        bad = run(root, out, '--sampler', 'usot')['usot_sampler']
+    finally:
+        np.savetxt(gt_file, xywh, fmt='%d', delimiter=',')
+    assert bad['cycle']['template']['iou03'] < 0.2
+
+
+def test_usot_sampler_needs_one_infos_file(converted):
+    root, out, _, _ = converted
+    with pytest.raises(FileNotFoundError, match='missing_infos.txt'):
+        run(root, out, '--sampler', 'usot', '--ann-file', 'missing_infos.txt')
