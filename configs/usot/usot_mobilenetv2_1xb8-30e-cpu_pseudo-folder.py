@@ -6,7 +6,8 @@
 #       --cfg-options train_dataloader.dataset.data_root=data/my_pseudo
 # The official 30-epoch schedule (naive epochs 1-5, cycle memory from 6,
 # backbone unfrozen at 10) with short epochs: samples_per_epoch samples of
-# batch 8, i.e. 30 x 50 = 1500 iterations (about 1.5 h on 2 cores).
+# batch 8, i.e. 30 x 25 = 750 iterations (6,000 samples; a cycle-memory
+# sample costs 5 network passes, so about 2 h on 2 cores).
 _base_ = [
     './_base_/usot_mobilenetv2.py',
     './_base_/datasets/usot_pseudo_labels.py',
@@ -15,7 +16,7 @@ _base_ = [
 
 data_root = 'data/unlabeled_pseudo/'
 batch_size = 8
-samples_per_epoch = 400
+samples_per_epoch = 200
 
 model = dict(frozen_modules='backbone')
 train_dataloader = dict(
