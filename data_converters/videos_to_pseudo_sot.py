@@ -1,46 +1,13 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Unlabeled videos -> a pseudo-labelled mmtrack SOT dataset (USOT stage 1).
 
-Examples::
-
-    python data_converters/videos_to_pseudo_sot.py my_videos/ data/pseudo
-    python data_converters/videos_to_pseudo_sot.py my_videos/ data/pseudo \\
-        --workers 8 --shard 3/16          # one array job of 16
-    python data_converters/videos_to_pseudo_sot.py my_videos/ data/pseudo \\
-        --merge-only                      # after all shards
-
-The input is searched recursively for video files (mp4, avi, mov, mkv, ...)
-and frame folders (a folder holding images, in lexicographic order).
+The same command as ``mmusot-videos-to-pseudo`` (``--help`` lists the
+options); the code is in :mod:`mmusot.cli.videos_to_pseudo_sot`.
 """
 
-import argparse
 import sys
 
-from _common import add_common_args, run
-
-from mmusot.pseudo_labels import discover_sources
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        'input', help='a folder (searched recursively) or one video file'
-    )
-    add_common_args(parser)
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    sources = discover_sources(args.input)
-    if not sources:
-        print(
-            f'error: no video files or frame folders under {args.input}',
-            file=sys.stderr,
-        )
-        return 1
-    return run(args, sources, dict(input=args.input))
-
+from mmusot.cli.videos_to_pseudo_sot import main
 
 if __name__ == '__main__':
     sys.exit(main())

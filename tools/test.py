@@ -4,6 +4,7 @@
 Examples::
 
     python tools/test.py configs/usot/<test config>.py CHECKPOINT
+    python tools/test.py mmusot::usot/usot_r50_test-otb100.py CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --work-dir work_dirs/eval
     bash tools/dist_test.sh CONFIG CHECKPOINT 4
 """
@@ -27,7 +28,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Test a single object tracker (mmusot / mmtrack).'
     )
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument(
+        'config',
+        help='test config file, or a shipped one as mmusot::usot/<name>.py',
+    )
     parser.add_argument(
         'checkpoint',
         nargs='?',

@@ -4,6 +4,7 @@
 Examples::
 
     python tools/train.py configs/usot/<config>.py
+    python tools/train.py mmusot::usot/<config>.py   # the installed copy
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume
     python tools/train.py CONFIG --resume work_dirs/run1/epoch_5.pth
     bash tools/dist_train.sh CONFIG 4            # 4 GPUs, DDP
@@ -36,7 +37,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Train a single object tracker (mmusot / mmtrack).'
     )
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        'config',
+        help='train config file, or a shipped one as mmusot::usot/<name>.py',
+    )
     parser.add_argument(
         '--resume',
         nargs='?',

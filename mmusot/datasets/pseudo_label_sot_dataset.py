@@ -20,7 +20,7 @@ STAGES = ('naive', 'cycle')
 BOX_SOURCES = ('pseudo', 'random')
 
 # Official sampler constants (``lib/dataset_loader/datasets_usot.py``,
-# ``experiments/train/USOT.yaml``; usot_spec.md §2.2-2.4).
+# ``experiments/train/USOT.yaml``; paper Sec. 3.2-3.3 and 4.1).
 VIDEO_QUALITY_THRESHOLD = 0.40  # θ1 on Q = Q_v - corner_freq / 3
 MAX_CORNER_FREQ = 0.25  # branch-1 gate on the corner frequency
 CORNER_FREQ_WEIGHT = 1.0 / 3.0  # Q = Q_v - CORNER_FREQ_WEIGHT * corner_freq
@@ -100,7 +100,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
     read by the USOT transforms so that augmentation follows the same
     seeding). So ``TransformBroadcaster([LoadImageFromFile,
     LoadTrackAnnotations, CropLikeSiamFC(crop_size=511)])`` loads and crops
-    them as the official 511 crops (usot_spec.md §2.5).
+    them as the official 511 crops (the official ``par_crop.py``).
 
     Randomness: draws use a ``numpy.random.Generator`` per worker process
     and epoch, seeded from ``seed`` (or the seed of
@@ -502,7 +502,11 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
     def select_video(
         self, index: int, rng: np.random.Generator
     ) -> Tuple[int, int, bool]:
-        """The θ1 gate and the nearby re-sampling (usot_spec.md §2.2).
+        """The θ1 gate and the nearby re-sampling (paper Sec. 4.1).
+
+        Official ``lib/dataset_loader/datasets_usot.py``: a video whose
+        ``Q_v - corner_freq / 3`` (Q_v of Eq. (4)) is below θ1 is replaced
+        by a nearby one.
 
         Args:
             index (int): the video index given by the sampler.
@@ -544,7 +548,8 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
     def frame_scores(
         self, info: dict, positions: np.ndarray, stage: str
     ) -> np.ndarray:
-        """Template frame scores of the stage (usot_spec.md §2.3).
+        """Template frame scores of the stage (Q_f of Eq. (5), T_l / T_u of
+        Eq. (7); official ``lib/dataset_loader/datasets_usot.py``).
 
         naive: ``Q_f + 2/3 corner``; cycle: ``Q_f + 0.5 corner + 0.5 (T_u -
         T_l) / n_frames``.

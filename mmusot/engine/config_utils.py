@@ -8,6 +8,8 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from ..package_data import get_config_path, is_package_config
+
 
 def load_config(
     config: str,
@@ -18,7 +20,8 @@ def load_config(
     """Register mmtrack + mmusot, read a config and apply the overrides.
 
     Args:
-        config (str): the config file.
+        config (str): the config file, or a shipped config as
+            ``'mmusot::usot/<name>.py'``.
         cfg_options (dict, optional): ``--cfg-options`` overrides.
         launcher (str): job launcher. Defaults to 'none'.
         work_dir (str, optional): overrides ``cfg.work_dir``; by default
@@ -30,6 +33,8 @@ def load_config(
     Raises:
         FileNotFoundError: the config file does not exist.
     """
+    if is_package_config(config):
+        config = get_config_path(config)
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config}')
     from mmtrack.utils import register_all_modules

@@ -1,8 +1,9 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Moving-object discovery: unlabeled videos -> pseudo boxes (numpy/OpenCV).
 
-Stage one of USOT (usot_spec.md §1): optical flow, candidate boxes (Eq. 1-2),
-dynamic programming (Eq. 3), filling, quality (Eq. 4, 5, 7) and mmtrack SOT
+Stage one of USOT (paper Sec. 3.1 Moving Object Discovery; official
+``preprocessing/``): optical flow, candidate boxes (Eq. (1)-(2)), dynamic
+programming (Eq. (3)), filling, quality (Eq. (4), (5), (7)) and mmtrack SOT
 output. No torch, mmengine or mmtrack imports.
 """
 

@@ -1,9 +1,11 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Flow -> distance map -> masks -> candidate boxes (Eq. 1-2, spec §1.3).
+"""Flow -> distance map -> masks -> candidate boxes (Sec. 3.1, Eq. (1)-(2)).
 
-Follows the official ``flow_to_bbox``: a 1/32 margin cut, two thresholds
-(alpha = 0.3 and 0.16), a saliency gate, 80 px morphology, size / aspect /
-border filters and the Eq. 2 score with the official multipliers.
+Follows the official ``flow_to_bbox`` of
+``preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py``: a 1/32
+margin cut, two thresholds (alpha = 0.3 and 0.16), a saliency gate, 80 px
+morphology, size / aspect / border filters and the Eq. (2) score with the
+official multipliers.
 """
 
 from dataclasses import dataclass
@@ -12,10 +14,16 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+# The official code cleans masks with skimage's remove_small_objects /
+# remove_small_holes (4-connected by default) and labels components with
+# skimage's label (8-connected by default).
+MORPHOLOGY_CONNECTIVITY = 4
+LABEL_CONNECTIVITY = 8
+
 
 @dataclass(frozen=True)
 class CandidateConfig:
-    """Constants of candidate-box extraction (usot_spec.md §1.3).
+    """Constants of candidate-box extraction (official ``flow_to_bbox``).
 
     Args:
         alphas (tuple[float]): Eq. 1 threshold weights, one candidate group
@@ -47,7 +55,7 @@ class CandidateConfig:
 
 
 def cut_margin(
-    flow: np.ndarray, margin_div: int = 32
+    flow: np.ndarray, margin_div: int = CandidateConfig.margin_div
 ) -> Tuple[np.ndarray, int, int]:
     """Drop a 1/margin_div border of the flow map, where flow is noisy.
 
@@ -106,8 +114,8 @@ def motion_threshold(d_max: float, d_mean: float, alpha: float) -> float:
 def passes_saliency_gate(
     d_max: float,
     d_mean: float,
-    gate_mean: float = 0.05,
-    gate_ratio: float = 2.5,
+    gate_mean: float = CandidateConfig.gate_mean,
+    gate_ratio: float = CandidateConfig.gate_ratio,
 ) -> bool:
     """Official saliency gate: D_mean < 0.05 or D_max / D_mean > 2.5."""
     if d_mean < gate_mean:
@@ -128,7 +136,9 @@ def _remove_small_components(
     return keep[labels]
 
 
-def clean_mask(mask: np.ndarray, min_region: int = 80) -> np.ndarray:
+def clean_mask(
+    mask: np.ndarray, min_region: int = CandidateConfig.min_region
+) -> np.ndarray:
     """Remove 4-connected blobs and fill 4-connected holes below min_region.
 
     Args:
@@ -139,14 +149,22 @@ def clean_mask(mask: np.ndarray, min_region: int = 80) -> np.ndarray:
     Returns:
         np.ndarray: of shape (h, w), bool.
     """
-    mask = _remove_small_components(mask, min_region, 4)
+    mask = _remove_small_components(mask, min_region, MORPHOLOGY_CONNECTIVITY)
     holes = ~mask
-    big_holes = _remove_small_components(holes, min_region, 4)
+    big_holes = _remove_small_components(
+        holes, min_region, MORPHOLOGY_CONNECTIVITY
+    )
     return ~big_holes
 
 
 def box_score(
-    r0: int, c0: int, r1: int, c1: int, h_c: int, w_c: int, beta: float = 0.5
+    r0: int,
+    c0: int,
+    r1: int,
+    c1: int,
+    h_c: int,
+    w_c: int,
+    beta: float = CandidateConfig.beta,
 ) -> float:
     """Eq. 2: box area plus beta times the product of the border distances.
 
@@ -180,7 +198,7 @@ def score_component(
     peak_rc: Tuple[int, int],
     cfg: CandidateConfig,
 ) -> Optional[float]:
-    """Eq. 2 score with the official filters and multipliers (spec §1.3.6).
+    """Eq. (2) score with the official filters and multipliers.
 
     Args:
         r0, c0, r1, c1 (int): component box, cropped-map pixels, r1 / c1
@@ -233,7 +251,7 @@ def best_component_box(
     """
     h_c, w_c = mask.shape
     n, _, stats, _ = cv2.connectedComponentsWithStats(
-        mask.astype(np.uint8), connectivity=8
+        mask.astype(np.uint8), connectivity=LABEL_CONNECTIVITY
     )
     best, best_score = None, None
     for k in range(1, n):

@@ -1,5 +1,9 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Dynamic programming over candidate boxes (Eq. 3, usot_spec.md §1.4)."""
+"""Dynamic programming over candidate boxes (paper Sec. 3.1, Eq. (3)).
+
+Official ``smooth_bbox_dp`` of
+``preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py``.
+"""
 
 from typing import List, Sequence, Tuple
 

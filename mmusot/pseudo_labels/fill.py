@@ -1,10 +1,23 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Boxes for the frames the DP did not pick (usot_spec.md §1.5)."""
+"""Boxes for the frames the DP did not pick (paper Sec. 3.1).
+
+Official ``preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py``:
+linear interpolation between picked frames (the official code's weights are
+reversed, a documented bug kept for reproduction) and jittered copies at
+the ends.
+"""
 
 import zlib
 from typing import Sequence
 
 import numpy as np
+
+# End copies get an independent U(-3, 3) offset per coordinate, unless the
+# box's smallest coordinate is below 75 px (before the first picked frame)
+# or 50 px (after the last one).
+END_JITTER_PX = 3.0
+HEAD_NO_JITTER_BELOW_PX = 75.0
+TAIL_NO_JITTER_BELOW_PX = 50.0
 
 
 def video_rng(name: str) -> np.random.Generator:
@@ -49,9 +62,9 @@ def fill_boxes(
     num_frames: int,
     rng: np.random.Generator,
     reversed_official: bool = False,
-    jitter: float = 3.0,
-    head_no_jitter_below: float = 75.0,
-    tail_no_jitter_below: float = 50.0,
+    jitter: float = END_JITTER_PX,
+    head_no_jitter_below: float = HEAD_NO_JITTER_BELOW_PX,
+    tail_no_jitter_below: float = TAIL_NO_JITTER_BELOW_PX,
     truncate: bool = True,
 ) -> np.ndarray:
     """A box for every frame of a unit from the DP-picked boxes.

@@ -1,8 +1,9 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Optical flow backends behind one interface (usot_spec.md §1.2).
+"""Optical flow backends behind one interface (paper Sec. 3.1).
 
 USOT computes the forward flow of a centre frame ``t`` to ``t + T_f`` at a
-working resolution of 384x640 and rescales it to the original frame size.
+working resolution of 384x640 and rescales it to the original frame size
+(official ``preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py``).
 The official code uses ARFlow (a learned model with a CUDA op); here classic
 OpenCV flow is the default so conversion runs anywhere. A learned model can
 be added with :func:`register_flow_backend`.
@@ -14,6 +15,16 @@ import cv2
 import numpy as np
 
 FLOW_BACKENDS: Dict[str, Type['FlowBackend']] = {}
+
+# The official working resolution of the flow, (height, width).
+WORK_SIZE = (384, 640)
+# Adaptive frame interval T_f (the paper fixes it; the official code adapts
+# it to the flow magnitude m, in original-frame pixels): shrink T_f while
+# m > 16, grow it while m < 8, within [1, 7].
+INTERVAL_SHRINK_FLOW = 16.0
+INTERVAL_GROW_FLOW = 8.0
+MIN_FRAME_INTERVAL = 1
+MAX_FRAME_INTERVAL = 7
 
 
 def register_flow_backend(name: str) -> Callable:
@@ -85,7 +96,7 @@ class FlowBackend:
 
 @register_flow_backend('dis')
 class DISFlow(FlowBackend):
-    """OpenCV dense inverse search flow (usot_spec.md §1.11).
+    """OpenCV dense inverse search flow, a CPU stand-in for ARFlow.
 
     Args:
         preset (str): 'ultrafast', 'fast' or 'medium'. Defaults to 'medium'.
@@ -166,7 +177,7 @@ class FarnebackFlow(FlowBackend):
 
 
 def resize_flow(flow: np.ndarray, size_hw: Tuple[int, int]) -> np.ndarray:
-    """Rescale a flow map to another resolution (usot_spec.md §1.2).
+    """Rescale a flow map to another resolution, as the official code does.
 
     Bilinear with ``align_corners=True`` semantics (corner pixels map to
     corner pixels); u is multiplied by W_out/w_in and v by H_out/h_in.
@@ -198,7 +209,7 @@ def resize_flow(flow: np.ndarray, size_hw: Tuple[int, int]) -> np.ndarray:
 def max_flow_component(
     flow: np.ndarray, scale_xy: Tuple[float, float] = (1.0, 1.0)
 ) -> float:
-    """Largest absolute flow component (m of the adaptive T_f, spec §1.2).
+    """Largest absolute flow component (m of the adaptive T_f).
 
     The official code measures m on the flow already resized to the
     original frame (:func:`resize_flow`); pass that map with the default
@@ -227,12 +238,15 @@ def next_frame_interval(
     interval: int,
     increased: bool,
     decreased: bool,
-    high: float = 16.0,
-    low: float = 8.0,
-    min_interval: int = 1,
-    max_interval: int = 7,
+    high: float = INTERVAL_SHRINK_FLOW,
+    low: float = INTERVAL_GROW_FLOW,
+    min_interval: int = MIN_FRAME_INTERVAL,
+    max_interval: int = MAX_FRAME_INTERVAL,
 ) -> Optional[int]:
-    """One step of the adaptive frame interval T_f (usot_spec.md §1.2).
+    """One step of the adaptive frame interval T_f.
+
+    Official ``parse_<dataset>_flow.py``: T_f persists from one sub-sampled
+    frame to the next and moves in one direction only within a frame.
 
     Args:
         max_flow (float): max absolute flow component (original pixels).

@@ -1,8 +1,11 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""One video -> pseudo boxes, quality and mmtrack files (spec §1.1-1.9).
+"""One video -> pseudo boxes, quality and mmtrack files (paper Sec. 3.1).
 
-Frames are decoded once, written as JPEG and streamed through the flow /
-candidate stage, so memory stays bounded however long the video is.
+What the official
+``preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py`` and
+``gen_json.py`` compute, in one pass. Frames
+are decoded once, written as JPEG and streamed through the flow / candidate
+stage, so memory stays bounded however long the video is.
 """
 
 import os
@@ -19,6 +22,11 @@ from .candidates import CandidateConfig, candidate_boxes
 from .dp import dp_select_boxes
 from .fill import fill_boxes, video_rng
 from .flow import (
+    INTERVAL_GROW_FLOW,
+    INTERVAL_SHRINK_FLOW,
+    MAX_FRAME_INTERVAL,
+    MIN_FRAME_INTERVAL,
+    WORK_SIZE,
     FlowBackend,
     build_flow_backend,
     max_flow_component,
@@ -26,6 +34,13 @@ from .flow import (
     resize_flow,
 )
 from .quality import (
+    FRAGMENT_MAX_GAP,
+    FRAGMENT_SEARCH_GAP,
+    FRAGMENT_THETA2,
+    FRAGMENT_THETA3,
+    MAX_CORNER_FREQ,
+    MIN_COMBINED_QUALITY,
+    MIN_VIDEO_QUALITY,
     corner_frequency,
     corner_score,
     fragment_bounds,
@@ -41,10 +56,35 @@ from .writer import (
     format_boxes_xywh,
 )
 
+# A unit whose largest flow component stays below this (pixels) did not
+# move at all (reported as "no motion", not as "no candidate box").
+NO_MOTION_FLOW = 1e-3
+# Q_f of Eq. (5) is counted within 3 (short score, T_s) and 10 (long score,
+# stored but unused) sub-sampled frames, i.e. these multiples of ``gap``.
+FRAME_QUALITY_SHORT_RADIUS = 3
+FRAME_QUALITY_LONG_RADIUS = 10
+# The official units hold at most the first 2000 frames of a video.
+MAX_UNIT_FRAMES = 2000
+# LaSOT: windows of 221 frames starting every 200.
+LASOT_WINDOW = (221, 200)
+# The Eq. (7) fragment span of LaSOT (windows) and YouTube-VOS.
+SHORT_MAX_FRAME_GAP = 220
+# YouTube-VOS's Eq. (7) thresholds theta2 / theta3.
+YTVOS_THETA2 = 0.40
+YTVOS_THETA3 = 0.35
+# Decimals of the values in the quality sidecar.
+QUALITY_DECIMALS = 6
+FLOW_DECIMALS = 4
+
 
 @dataclass(frozen=True)
 class PseudoLabelSettings:
-    """Every setting of pseudo-label generation (usot_spec.md §1).
+    """Every setting of pseudo-label generation (paper Sec. 3.1-3.3, 4.1).
+
+    Defaults are the official ones (GOT-10k / ImageNet VID, apart from the
+    2000-frame cap, see :data:`PRESETS`). The thresholds of the adaptive
+    frame interval are :data:`~.flow.INTERVAL_SHRINK_FLOW` and
+    :data:`~.flow.INTERVAL_GROW_FLOW`.
 
     Args:
         flow (str): flow backend name. Defaults to 'dis'.
@@ -64,7 +104,7 @@ class PseudoLabelSettings:
         window (tuple[int, int], optional): (length, stride) windows, each
             its own track (LaSOT: (221, 200)). Defaults to None.
         reversed_interpolation (bool): official reversed interpolation
-            (spec §1.5). Defaults to False.
+            (a documented bug of the official code). Defaults to False.
         dp_gamma (float): Eq. 3 gamma. Defaults to 4.1.
         dp_node_reward (float): Eq. 3 K. Defaults to 0.091.
         dp_look_back (int): DP look-back in nodes. Defaults to 100.
@@ -80,15 +120,15 @@ class PseudoLabelSettings:
 
     flow: str = 'dis'
     flow_kwargs: Dict = field(default_factory=lambda: dict(preset='medium'))
-    work_size: Tuple[int, int] = (384, 640)
+    work_size: Tuple[int, int] = WORK_SIZE
     gap: int = 3
     init_interval: int = 4
-    min_interval: int = 1
-    max_interval: int = 7
-    search_gap: int = 2
-    max_frame_gap: int = 320
-    theta2: float = 0.45
-    theta3: float = 0.40
+    min_interval: int = MIN_FRAME_INTERVAL
+    max_interval: int = MAX_FRAME_INTERVAL
+    search_gap: int = FRAGMENT_SEARCH_GAP
+    max_frame_gap: int = FRAGMENT_MAX_GAP
+    theta2: float = FRAGMENT_THETA2
+    theta3: float = FRAGMENT_THETA3
     max_frames: Optional[int] = None
     window: Optional[Tuple[int, int]] = None
     reversed_interpolation: bool = False
@@ -96,9 +136,9 @@ class PseudoLabelSettings:
     dp_node_reward: float = 0.091
     dp_look_back: int = 100
     dp_negative_factor: float = 3.0
-    min_q_v: float = 0.35
-    max_corner: float = 0.4
-    min_combined: float = 0.33
+    min_q_v: float = MIN_VIDEO_QUALITY
+    max_corner: float = MAX_CORNER_FREQ
+    min_combined: float = MIN_COMBINED_QUALITY
     jpeg_quality: int = 95
     keep_filtered_frames: bool = False
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
@@ -112,20 +152,23 @@ class PseudoLabelSettings:
         return d
 
 
-# Per-dataset presets (usot_spec.md §1.1).
+# Per-dataset presets: the settings of each official
+# ``preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py`` and
+# ``gen_json.py``. YouTube-VOS frames are already every 5th frame of the
+# source video, hence gap 1 and the lower Eq. (7) thresholds.
 PRESETS: Dict[str, dict] = dict(
     default=dict(),
-    got10k=dict(max_frames=2000),
-    vid=dict(max_frames=2000),
-    lasot=dict(window=(221, 200), max_frame_gap=220),
+    got10k=dict(max_frames=MAX_UNIT_FRAMES),
+    vid=dict(max_frames=MAX_UNIT_FRAMES),
+    lasot=dict(window=LASOT_WINDOW, max_frame_gap=SHORT_MAX_FRAME_GAP),
     ytvos=dict(
         gap=1,
         init_interval=1,
         search_gap=1,
-        max_frame_gap=220,
-        theta2=0.40,
-        theta3=0.35,
-        max_frames=2000,
+        max_frame_gap=SHORT_MAX_FRAME_GAP,
+        theta2=YTVOS_THETA2,
+        theta3=YTVOS_THETA3,
+        max_frames=MAX_UNIT_FRAMES,
     ),
 )
 
@@ -216,9 +259,10 @@ class _Unit:
                 else None
             )
             flow = self.backend(self.buf[t], self.buf[nxt], prev)
-            # m is taken over the flow resized to the frame (spec §1.2),
-            # not over the working map: align-corners resizing to a smaller
-            # frame skips working pixels, and with them isolated spikes.
+            # m is taken over the flow resized to the frame (as in the
+            # official code), not over the working map: align-corners
+            # resizing to a smaller frame skips working pixels, and with
+            # them isolated spikes.
             full = resize_flow(flow, self.frame_hw)
             m = max_flow_component(full)
             new = next_frame_interval(
@@ -226,6 +270,8 @@ class _Unit:
                 tf,
                 increased,
                 decreased,
+                high=INTERVAL_SHRINK_FLOW,
+                low=INTERVAL_GROW_FLOW,
                 min_interval=s.min_interval,
                 max_interval=s.max_interval,
             )
@@ -245,9 +291,14 @@ class _Unit:
         self.flow_frames.append(t)
         self.intervals.append(tf)
         self.cands.append(boxes)
-        self.max_flows.append(round(m, 4))
+        self.max_flows.append(round(m, FLOW_DECIMALS))
         for k in [k for k in self.buf if k < t + s.gap - s.max_interval]:
             del self.buf[k]
+
+
+def _rounded(values: np.ndarray) -> List[float]:
+    """Per-frame sidecar values, rounded to :data:`QUALITY_DECIMALS`."""
+    return [round(float(v), QUALITY_DECIMALS) for v in values]
 
 
 def _label_unit(
@@ -287,7 +338,7 @@ def _label_unit(
         track.update(kept=False, reason='optical flow is NaN everywhere')
         return track
     if not nodes:
-        still = max(unit.max_flows) < 1e-3
+        still = max(unit.max_flows) < NO_MOTION_FLOW
         track.update(
             kept=False,
             reason=(
@@ -323,8 +374,12 @@ def _label_unit(
     kept, reason = passes_video_filter(
         q_v, corner_freq, s.min_q_v, s.max_corner, s.min_combined
     )
-    qf_short = frame_quality(picked, unit.flow_frames, length, 3 * s.gap)
-    qf_long = frame_quality(picked, unit.flow_frames, length, 10 * s.gap)
+    qf_short = frame_quality(
+        picked, unit.flow_frames, length, FRAME_QUALITY_SHORT_RADIUS * s.gap
+    )
+    qf_long = frame_quality(
+        picked, unit.flow_frames, length, FRAME_QUALITY_LONG_RADIUS * s.gap
+    )
     t_l, t_u = fragment_bounds(
         boxes, qf_short, s.search_gap, s.max_frame_gap, s.theta2, s.theta3
     )
@@ -334,14 +389,14 @@ def _label_unit(
     track.update(
         kept=kept,
         reason=reason,
-        q_v=round(q_v, 6),
-        corner_freq=round(corner_freq, 6),
-        aver_vary=round(float(vary), 4),
+        q_v=round(q_v, QUALITY_DECIMALS),
+        corner_freq=round(corner_freq, QUALITY_DECIMALS),
+        aver_vary=round(float(vary), FLOW_DECIMALS),
         picked_frames=picked,
         boxes=boxes,
-        frame_quality_short=[round(float(v), 6) for v in qf_short],
-        frame_quality_long=[round(float(v), 6) for v in qf_long],
-        corner=[round(float(v), 6) for v in corner_score(boxes, w, h)],
+        frame_quality_short=_rounded(qf_short),
+        frame_quality_long=_rounded(qf_long),
+        corner=_rounded(corner_score(boxes, w, h)),
         t_l=t_l.tolist(),
         t_u=t_u.tolist(),
     )

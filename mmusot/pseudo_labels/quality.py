@@ -1,8 +1,11 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Pseudo-label quality: Q_v, Q_f, corner score, fragments T_l / T_u.
 
-Eq. 4 (video quality), Eq. 5 (frame quality) and Eq. 7 (fragment bounds)
-in the official code's form (usot_spec.md §1.6 and §1.9).
+Eq. (4) (video quality), Eq. (5) (frame quality) and Eq. (7) (fragment
+bounds) of the paper (Sec. 3.2-3.3) in the official code's form: the
+statistics of
+``preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py`` and the
+filtering, corner score and fragments of ``gen_json.py``.
 """
 
 from typing import Sequence, Tuple
@@ -10,13 +13,36 @@ from typing import Sequence, Tuple
 import numpy as np
 
 from .boxes import box_diou
+from .candidates import CandidateConfig
+
+# The margin lines sit 1/32 of the frame inside each border (the margin
+# cut of the candidate boxes).
+MARGIN_DIV = CandidateConfig.margin_div
+# A box closer than this to a margin line (pixels) touches that border.
+BORDER_TOLERANCE_PX = 10
+# Corner frequency: a box at the x and y borders counts 1, at one 0.3.
+ONE_BORDER_WEIGHT = 0.3
+# Corner score: each axis contributes at most 0.1 (so the score is in
+# [0, 0.2]).
+CORNER_SCORE_CAP = 0.1
+# Video pre-filter: Q_v - corner_freq / 3 must reach ``min_combined``.
+CORNER_FREQ_DIVISOR = 3.0
+# Official pre-filter and fragment (Eq. (7)) defaults.
+MIN_VIDEO_QUALITY = 0.35
+MAX_CORNER_FREQ = 0.4
+MIN_COMBINED_QUALITY = 0.33
+FRAGMENT_SEARCH_GAP = 2
+FRAGMENT_MAX_GAP = 320
+FRAGMENT_THETA2 = 0.45
+FRAGMENT_THETA3 = 0.40
+FRAGMENT_GAMMA = 2.5
 
 
 def video_quality(num_picked: int, num_flow_frames: int) -> float:
     """Eq. 4, Q_v: DP-picked frames over sub-sampled (flow) frames.
 
-    The paper divides by the video length; the code by the number of
-    sub-sampled frames at which flow was computed (spec §1.6).
+    The paper divides by the video length; the official code by the
+    number of sub-sampled frames at which flow was computed.
 
     Args:
         num_picked (int): frames on the DP path.
@@ -31,16 +57,17 @@ def video_quality(num_picked: int, num_flow_frames: int) -> float:
 def margin_extremes(width: int, height: int) -> Tuple[int, int, int, int]:
     """The margin lines (left, top, right, bottom) = int(W/32), int(H/32),
     int(31W/32), int(31H/32)."""
+    inner = MARGIN_DIV - 1
     return (
-        int(width / 32),
-        int(height / 32),
-        int(31 * width / 32),
-        int(31 * height / 32),
+        int(width / MARGIN_DIV),
+        int(height / MARGIN_DIV),
+        int(inner * width / MARGIN_DIV),
+        int(inner * height / MARGIN_DIV),
     )
 
 
 def corner_frequency(boxes: np.ndarray, width: int, height: int) -> float:
-    """How often the boxes touch the margin lines (spec §1.6).
+    """How often the boxes touch the margin lines (``corner_bbox_freq``).
 
     A box is at the x border if x1 < left + 10 or x2 > right - 10 (y alike);
     at both borders it counts 1, at one 0.3.
@@ -57,14 +84,17 @@ def corner_frequency(boxes: np.ndarray, width: int, height: int) -> float:
     if len(boxes) == 0:
         return 0.0
     left, top, right, bottom = margin_extremes(width, height)
-    at_x = (boxes[:, 0] < left + 10) | (boxes[:, 2] > right - 10)
-    at_y = (boxes[:, 1] < top + 10) | (boxes[:, 3] > bottom - 10)
-    count = np.where(at_x & at_y, 1.0, np.where(at_x | at_y, 0.3, 0.0))
+    tol = BORDER_TOLERANCE_PX
+    at_x = (boxes[:, 0] < left + tol) | (boxes[:, 2] > right - tol)
+    at_y = (boxes[:, 1] < top + tol) | (boxes[:, 3] > bottom - tol)
+    count = np.where(
+        at_x & at_y, 1.0, np.where(at_x | at_y, ONE_BORDER_WEIGHT, 0.0)
+    )
     return float(count.sum() / len(boxes))
 
 
 def corner_score(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Per-frame distance from the margin lines, in [0, 0.2] (spec §1.9).
+    """Per-frame distance from the margin lines, in [0, 0.2] (gen_json.py).
 
     ``min(x_border / (right - left), 0.1) + min(y_border / (bottom - top),
     0.1)`` with ``x_border = min(|x1 - left|, |right - x2|)``.
@@ -81,9 +111,9 @@ def corner_score(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     left, top, right, bottom = margin_extremes(width, height)
     xb = np.minimum(np.abs(boxes[:, 0] - left), np.abs(right - boxes[:, 2]))
     yb = np.minimum(np.abs(boxes[:, 1] - top), np.abs(bottom - boxes[:, 3]))
-    return np.minimum(xb / max(right - left, 1), 0.1) + np.minimum(
-        yb / max(bottom - top, 1), 0.1
-    )
+    return np.minimum(
+        xb / max(right - left, 1), CORNER_SCORE_CAP
+    ) + np.minimum(yb / max(bottom - top, 1), CORNER_SCORE_CAP)
 
 
 def frame_quality(
@@ -123,11 +153,11 @@ def frame_quality(
 def passes_video_filter(
     q_v: float,
     corner_freq: float,
-    min_q_v: float = 0.35,
-    max_corner: float = 0.4,
-    min_combined: float = 0.33,
+    min_q_v: float = MIN_VIDEO_QUALITY,
+    max_corner: float = MAX_CORNER_FREQ,
+    min_combined: float = MIN_COMBINED_QUALITY,
 ) -> Tuple[bool, str]:
-    """The official video pre-filter (spec §1.9).
+    """The official video pre-filter (``gen_json.py``; Q_v of Eq. (4)).
 
     Args:
         q_v (float): video quality Q_v.
@@ -148,23 +178,22 @@ def passes_video_filter(
             f'box at the border too often: corner frequency '
             f'{corner_freq:.3f} > {max_corner}'
         )
-    if q_v - corner_freq / 3 < min_combined:
-        return False, (
-            f'Q_v - corner/3 = {q_v - corner_freq / 3:.3f} < {min_combined}'
-        )
+    combined = q_v - corner_freq / CORNER_FREQ_DIVISOR
+    if combined < min_combined:
+        return False, f'Q_v - corner/3 = {combined:.3f} < {min_combined}'
     return True, ''
 
 
 def fragment_bounds(
     boxes: np.ndarray,
     frame_quality_short: np.ndarray,
-    search_gap: int = 2,
-    max_frame_gap: int = 320,
-    theta2: float = 0.45,
-    theta3: float = 0.40,
-    gamma: float = 2.5,
+    search_gap: int = FRAGMENT_SEARCH_GAP,
+    max_frame_gap: int = FRAGMENT_MAX_GAP,
+    theta2: float = FRAGMENT_THETA2,
+    theta3: float = FRAGMENT_THETA3,
+    gamma: float = FRAGMENT_GAMMA,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Eq. 7: the fragment [T_l, T_u] around every frame (spec §1.9).
+    """Eq. (7): the fragment [T_l, T_u] around every frame (``gen_json.py``).
 
     From each frame, walk backwards / forwards in steps of ``search_gap``
     while the DIoU (gamma 2.5, no x3) with the last accepted box is at

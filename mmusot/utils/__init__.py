@@ -7,13 +7,6 @@ from .checkpoint_convert import (
     save_mmengine_checkpoint,
     to_official_state_dict,
 )
-from .official_layout import (
-    KeySpec,
-    build_formula_state_dict,
-    build_zero_state_dict,
-    formula_tensor,
-    read_key_list,
-)
 from .safe_load import CheckpointLoadError, safe_torch_load
 
 __all__ = [
@@ -21,13 +14,8 @@ __all__ = [
     'CheckpointLoadError',
     'fold_input_normalization',
     'safe_torch_load',
-    'KeySpec',
-    'build_formula_state_dict',
-    'build_zero_state_dict',
     'convert_checkpoint',
-    'formula_tensor',
     'load_checkpoint_file',
-    'read_key_list',
     'save_mmengine_checkpoint',
     'to_official_state_dict',
 ]

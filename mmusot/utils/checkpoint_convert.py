@@ -1,7 +1,8 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Checkpoint conversion between other layouts and mmusot's.
 
-Source layouts (usot_spec.md §3.1, Appendix A):
+Source layouts (the official network is in ``lib/models/``; paper Sec. 4.1
+for the ResNet-50 backbone, third block):
 
 * ``'usot'``: an official USOT / USOT* model (``features.features.*``,
   ``neck.downsample.*``, ``connect_model.*``), mapped to the full mmusot

@@ -1,13 +1,13 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Raw dataset layouts: discovery ignores labels; presets are applied."""
 
-from tests.script_loader import load_script
+from mmusot.cli import datasets_to_pseudo_sot
 
 from ..test_pseudo_labels.synth_video import moving_object_video, write_folder
 
 
 def load_cli():
-    return load_script('data_converters/datasets_to_pseudo_sot.py')
+    return datasets_to_pseudo_sot
 
 
 def test_layout_discovery(tmp_path):

@@ -1,16 +1,16 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""eval_pseudo_labels.py on a synthetic OTB-style sequence with GT."""
+"""mmusot-eval-pseudo-labels on a synthetic OTB-style sequence with GT."""
 
 import json
 
 import numpy as np
 
+from mmusot.cli import eval_pseudo_labels
 from mmusot.pseudo_labels import (
     PseudoLabelSettings,
     convert_sources,
     discover_sources,
 )
-from tests.script_loader import load_script
 
 from ..test_pseudo_labels.synth_video import moving_object_video, write_folder
 
@@ -31,7 +31,7 @@ def test_eval_scores_and_renders(tmp_path):
         str(out),
         PseudoLabelSettings(),
     )
-    mod = load_script('data_converters/eval_pseudo_labels.py')
+    mod = eval_pseudo_labels
     res_file = tmp_path / 'res.json'
     assert (
         mod.main(

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""eval_pseudo_labels.py --sampler usot: Table 5 through the training
+"""mmusot-eval-pseudo-labels --sampler usot: Table 5 through the training
 dataset's own sampler, on a synthetic OTB-style sequence with GT."""
 
 import json
@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
+from mmusot.cli import eval_pseudo_labels
 from mmusot.pseudo_labels import (
     PseudoLabelSettings,
     convert_sources,
     discover_sources,
     merge,
 )
-from tests.script_loader import load_script
 
 from ..test_pseudo_labels.synth_video import moving_object_video, write_folder
 
@@ -35,7 +35,7 @@ def converted(tmp_path_factory):
 
 
 def run(root, out, *extra):
-    mod = load_script('data_converters/eval_pseudo_labels.py')
+    mod = eval_pseudo_labels
     res_file = root / 'res.json'
     args = [str(out), '--gt-root', str(root / 'seq'), '--json', str(res_file)]
     assert mod.main(args + ['--samples', '300'] + list(extra)) == 0

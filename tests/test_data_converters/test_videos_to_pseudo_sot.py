@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from mmusot.cli import videos_to_pseudo_sot
 from mmusot.pseudo_labels import (
     INFOS_HEADER,
     FlowBackend,
@@ -24,7 +25,6 @@ from mmusot.pseudo_labels import (
     register_flow_backend,
 )
 from mmusot.pseudo_labels.flow import FLOW_BACKENDS
-from tests.script_loader import load_script
 
 from ..test_pseudo_labels.synth_video import (
     moving_object_video,
@@ -38,7 +38,7 @@ FAST = ['--work-size', '96', '128', '--quiet']
 
 
 def load_cli():
-    return load_script('data_converters/videos_to_pseudo_sot.py')
+    return videos_to_pseudo_sot
 
 
 def make_inputs(root: Path, n_videos: int = 3, n_frames: int = 30) -> None:

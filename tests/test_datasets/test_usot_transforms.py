@@ -69,19 +69,14 @@ def test_frame_roles():
 
 
 def test_croplikesiamfc_matches_official_511_crop():
-    """mmtrack's CropLikeSiamFC = usot_spec.md §2.5: the box is centred at
-    (255, 255) with size (w, h) * 127 / s_z, and lands on the pixels."""
+    """mmtrack's CropLikeSiamFC = the official 511 crop (``par_crop.py``):
+    the box is centred at (255, 255) with size (w, h) * 127 / s_z, and
+    lands on the pixels."""
     box = [50.0, 40.0, 90.0, 100.0]  # w = 40, h = 60
     out = crop_511(sample(box, 0, num=1))
-    w, h = 40.0, 60.0
-    s_z = np.sqrt((w + 0.5 * (w + h)) * (h + 0.5 * (w + h)))
-    k = 127 / s_z
-    expected = [
-        255 - w * k / 2,
-        255 - h * k / 2,
-        255 + w * k / 2,
-        255 + h * k / 2,
-    ]
+    # s_z = sqrt((40 + 50) * (60 + 50)) = 99.4987, 127 / s_z = 1.27640:
+    # the box is 51.056 x 76.584 around (255, 255)
+    expected = [229.4720, 216.7081, 280.5280, 293.2919]
     np.testing.assert_allclose(out['gt_bboxes'][0][0], expected, atol=1e-3)
     assert out['img'][0].shape == (511, 511, 3)
     assert_box_on_pixels(out['img'][0], out['gt_bboxes'][0], tol=1.0)

@@ -165,7 +165,12 @@ class MMUSOTToyRecorder(Hook):
     ):
         stage = data_batch['data_samples'][0].stage
         self.iters.append(
-            [runner.epoch + 1, runner.iter, float(outputs['loss']), stage]
+            [
+                runner.epoch + 1,
+                runner.iter,
+                float(outputs['loss'].detach()),
+                stage,
+            ]
         )
 
     def after_train_epoch(self, runner):

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Filling (spec §1.5), quality (Eq. 4, 5, 7) and flow helpers by hand."""
+"""Filling, quality (Eq. (4), (5), (7)) and flow helpers by hand."""
 
 import numpy as np
 import pytest

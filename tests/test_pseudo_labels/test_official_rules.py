@@ -1,8 +1,10 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Audit against usot_spec.md §1.2-1.6: details the first version missed.
+"""Audit against the official preprocessing: details the first version
+missed.
 
 Each test is worked by hand and pins one rule of the official
-preprocessing that the implementation got wrong at first.
+``preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py`` (paper
+Sec. 3.1) that the implementation got wrong at first.
 """
 
 from types import SimpleNamespace
@@ -20,7 +22,7 @@ from mmusot.pseudo_labels.pipeline import (
 
 
 def test_margin_cut_ends_at_int_of_31_32():
-    # Spec §1.3.1: rows int(H / 32) .. int(H * (1 - 1/32)) (exclusive).
+    # flow_to_bbox: rows int(H / 32) .. int(H * (1 - 1/32)) (exclusive).
     # H = 240: 7 .. int(232.5) = 232 -> 225 rows (not 240 - 7 = 233).
     # W = 360: 11 .. int(348.75) = 348 -> 337 columns (not 349).
     flow = np.zeros((240, 360, 2), np.float32)
@@ -62,7 +64,7 @@ class _SpikeBackend:
 
 
 def test_adaptive_interval_uses_the_resized_flow():
-    # Spec §1.2: m is the max |component| of the flow resized (align
+    # The adaptive T_f: m is the max |component| of the flow resized (align
     # corners) to the original frame. Working 3x5 -> frame 2x3 samples
     # working columns 0, 2, 4 and rows 0, 2 only, so the spike at (1, 1)
     # vanishes: m = 0 < 8 and T_f grows 4 -> 5 -> 6 -> 7. Scaling the
@@ -79,7 +81,7 @@ def test_adaptive_interval_uses_the_resized_flow():
 
 
 def test_dp_path_end_tie_takes_last_candidate_of_earliest_node():
-    # Spec §1.4: the end is searched from the last node to the first with
+    # smooth_bbox_dp: the end is searched from the last node to the first with
     # '<=' over candidates 0..k-1, so among equal minima the earliest node
     # wins and, inside it, the last candidate. Far-apart boxes: every
     # transition reward is negative, so every cost is -K and the path is
@@ -97,7 +99,7 @@ def test_dp_path_end_tie_takes_last_candidate_of_earliest_node():
 
 
 def test_corner_frequency_uses_unrounded_boxes():
-    # Spec §1.6 / official code: corner_bbox_freq is computed on the
+    # Official code: corner_bbox_freq is computed on the
     # filled boxes before the int truncation of the json. W = 320:
     # right = int(310.0) = 310, so x2 = 300.5 > 300 is at the x border
     # (0.3 per frame) but its truncation 300 is not. min(box) = 40 < 50,

@@ -1,13 +1,14 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""The checkpoint converter: layouts, folding, the CLI."""
+
 import argparse
 import importlib.util
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
 
-from mmusot.utils import build_zero_state_dict, read_key_list
+from mmusot.cli import convert_checkpoint as convert_cli
 from mmusot.utils.checkpoint_convert import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -17,23 +18,20 @@ from mmusot.utils.checkpoint_convert import (
     load_checkpoint_file,
     to_official_state_dict,
 )
-from tests.script_loader import load_script
+from tests.fixtures import PARITY, require_shared
+from tests.official_layout import build_zero_state_dict, read_key_list
 
-REPO = Path(__file__).resolve().parents[2]
-KEY_LIST = (
-    REPO / '..' / 'shared' / 'docs' / 'parity' / 'usot_official_keys.txt'
-)
-needs_keys = pytest.mark.skipif(
-    not KEY_LIST.is_file(), reason='parity key list absent'
-)
+KEY_LIST = PARITY / 'usot_official_keys.txt'
 
 
 def load_tool():
-    return load_script('tools/convert_usot_checkpoint.py')
+    """The converter CLI module (``mmusot-convert-checkpoint``)."""
+    return convert_cli
 
 
 def official_state():
-    return build_zero_state_dict(read_key_list(str(KEY_LIST)))
+    """Zeros in the official layout; skips (fails in CI) without the list."""
+    return build_zero_state_dict(read_key_list(str(require_shared(KEY_LIST))))
 
 
 def backbone_keys_with_shapes():
@@ -72,7 +70,6 @@ def synthetic_resnet(moco: bool):
     return dict(epoch=800, arch='resnet50', state_dict=moco_state)
 
 
-@needs_keys
 def test_official_round_trip_every_key():
     state = official_state()
     assert len(state) == 444
@@ -93,7 +90,6 @@ def test_official_round_trip_every_key():
         assert back[key] is state[key]
 
 
-@needs_keys
 def test_official_state_loads_into_usot_without_missing_keys():
     pytest.importorskip('mmtrack')
     from tests.test_models.test_sot.utils import build_usot
@@ -107,7 +103,6 @@ def test_official_state_loads_into_usot_without_missing_keys():
         assert own[key].shape == value.shape, key
 
 
-@needs_keys
 @pytest.mark.parametrize('moco', [True, False])
 def test_backbone_conversion(moco):
     src = synthetic_resnet(moco)
@@ -194,7 +189,7 @@ def test_cli(tmp_path, capsys):
     assert out['meta']['layout'] == 'usot'
 
     assert tool.main([str(tmp_path / 'nope.pth'), str(dst)]) == 1
-    assert 'checkpoint not found' in capsys.readouterr().err
+    assert 'checkpoint file not found' in capsys.readouterr().err
 
     torch.save(
         {

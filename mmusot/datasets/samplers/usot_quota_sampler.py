@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""USOT's per-source epoch quotas (usot_spec.md §2.1)."""
+"""USOT's per-source epoch quotas (paper Sec. 4.1, four training sets)."""
 
 import math
 from typing import Iterator, List, Optional, Sized
@@ -14,7 +14,7 @@ from torch.utils.data import Sampler
 class USOTQuotaSampler(Sampler):
     """Per-source quotas of video indices per epoch, as USOT trains.
 
-    Official ``lib/dataset_loader/datasets_usot.py`` (usot_spec.md §2.1):
+    Official ``lib/dataset_loader/datasets_usot.py``:
     every epoch, for each source (the dataset, or each child of an mmengine
     ``ConcatDataset``) its video indices are permuted and tiled (a fresh
     permutation per repetition) to its ``samples_per_epoch``, truncated,

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""USOT's shift/scale crop of the 511 crops (usot_spec.md §2.6)."""
+"""USOT's shift/scale crop of the 511 crops (paper Sec. 4.1)."""
 
 from typing import Dict, Optional, Tuple
 
@@ -24,7 +24,7 @@ class USOTShiftScaleCrop(BaseTransform):
 
     USOT crops the template (127), the search area (255) and the memory
     search areas (255) out of the 511 SiamFC crops (official
-    ``lib/dataset_loader/datasets_usot.py``, usot_spec.md §2.6), per frame:
+    ``lib/dataset_loader/datasets_usot.py``), per frame:
 
     * window: centred at ``(W // 2, H // 2)`` (255, 255); its side is
       ``(size - 1) * s`` per axis so that the warp below maps the window's

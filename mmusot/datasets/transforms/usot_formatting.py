@@ -16,8 +16,8 @@ class PackUSOTInputs(PackTrackInputs):
 
     The first two frames go through mmtrack's :class:`PackTrackInputs`
     (``ref_prefix='search'``, one template frame); frames 2.. are the
-    memory search areas (official ``lib/dataset_loader/datasets_usot.py``,
-    usot_spec.md §2.4, §3.7). Output, per sample:
+    memory search areas of cycle memory training (paper Sec. 3.3; official
+    ``lib/dataset_loader/datasets_usot.py``). Output, per sample:
 
     * ``inputs['img']``: (1, 3, 127, 127) template; ``inputs['search_img']``
       (1, 3, 255, 255); ``inputs['memory_img']`` (M, 3, 255, 255), only when
@@ -26,7 +26,7 @@ class PackUSOTInputs(PackTrackInputs):
     * ``data_sample.gt_instances`` (``bboxes`` (1, 4) xyxy in template
       pixels, ``labels``) and ``data_sample.search_gt_instances`` (search
       pixels); with ``clip_boxes`` every box is clipped to [0, side] of its
-      patch first (usot_spec.md §2.7).
+      patch first (as the official loader does after augmenting).
     * ``data_sample.memory_gt_instances``: the memory boxes (M, 4), for
       inspection only; the model finds the target in the memory frames
       itself.

@@ -5,7 +5,7 @@ USOT samples are per-frame lists in the order [template, search,
 memory_1 .. memory_M] (:class:`~mmusot.datasets.PseudoLabelSOTDataset`);
 the transforms act on frames by role, as the official loader augments the
 template, the search area and the memory search areas differently
-(official ``lib/dataset_loader/datasets_usot.py``, usot_spec.md §2.6-2.7).
+(paper Sec. 4.1; official ``lib/dataset_loader/datasets_usot.py``).
 """
 
 import zlib

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""USOT's geometric augmentations (usot_spec.md §2.7, §8.3).
+"""USOT's geometric augmentations (paper Sec. 4.1, data augmentation).
 
 OpenCV/numpy equivalents of the official imgaug operations (official
 ``lib/dataset_loader/datasets_usot.py``); boxes follow the image.
@@ -13,7 +13,7 @@ from mmtrack.registry import TRANSFORMS
 
 from .usot_frames import BaseUSOTFrameTransform
 
-# Official probabilities and ranges (usot_spec.md §2.7).
+# Official probabilities and ranges (``lib/dataset_loader/datasets_usot.py``).
 HFLIP_PROB = 0.4
 VFLIP_PROB = 0.2
 TEMPLATE_PERSPECTIVE = (0.01, 0.07)

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""USOT's photometric augmentations (usot_spec.md §2.7, §8.3).
+"""USOT's photometric augmentations (paper Sec. 4.1, data augmentation).
 
 OpenCV/numpy equivalents of the official imgaug operations (official
 ``lib/dataset_loader/datasets_usot.py``); exact parity with imgaug is not
@@ -14,7 +14,7 @@ from mmtrack.registry import TRANSFORMS
 
 from .usot_frames import BaseUSOTFrameTransform
 
-# Official values (usot_spec.md §2.7).
+# Official values (``lib/dataset_loader/datasets_usot.py``).
 DROPOUT_PROB_RANGE = (0.0, 0.05)
 DROPOUT_SIZE_PERCENT = 0.15
 DROPOUT_PER_CHANNEL_PROB = 0.5

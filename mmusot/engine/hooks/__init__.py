@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 from .backbone_unfreeze_hook import BackboneUnfreezeHook, rewrap_model
+from .train_progress_hook import TrainProgressHook
 from .usot_stage_hook import (
     USOTStageHook,
     restart_workers,
@@ -9,6 +10,7 @@ from .usot_stage_hook import (
 
 __all__ = [
     'BackboneUnfreezeHook',
+    'TrainProgressHook',
     'USOTStageHook',
     'restart_workers',
     'rewrap_model',

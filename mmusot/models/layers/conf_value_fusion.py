@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Confidence-value memory fusion (paper Eq. 8, usot_spec.md §3.6)."""
+"""Confidence-value memory fusion (paper Sec. 3.3, Eq. (8))."""
 
 from typing import Optional, Tuple
 

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Multi-scale depthwise correlation (usot_spec.md §3.4).
+"""Multi-scale depthwise correlation (paper Sec. 3.2, ref. [48] Ocean).
 
 USOT correlates template and search encodings with three dilated 3×3
 encoders per side (dilations (1, 1), (2, 1) and (1, 2), Ocean style) and

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Precise RoI pooling in pure PyTorch (usot_spec.md §8.1).
+"""Precise RoI pooling in pure PyTorch (PrPool of paper Sec. 3.2).
 
 Precise RoI pooling (Jiang et al., "Acquisition of Localization Confidence
 for Accurate Object Detection", ECCV 2018) averages the *continuous*

@@ -15,7 +15,10 @@ pytest.importorskip('mmtrack')
 
 from mmengine.runner import load_checkpoint  # noqa: E402
 
-from mmusot.utils import build_formula_state_dict, read_key_list  # noqa
+from tests.official_layout import (  # noqa: E402
+    build_formula_state_dict,
+    read_key_list,
+)
 from tests.test_tools.test_convert_checkpoint import load_tool  # noqa
 
 from .utils import PARITY, build_usot  # noqa: E402

@@ -36,12 +36,15 @@ from mmengine.structures import InstanceData  # noqa: E402
 from mmtrack.structures import TrackDataSample  # noqa: E402
 from torch.nn.modules.batchnorm import _BatchNorm  # noqa: E402
 
-from mmusot.utils import build_formula_state_dict, read_key_list  # noqa
 from mmusot.utils.checkpoint_convert import (  # noqa: E402
     USOT_PREFIX_RULES,
     convert_usot_state_dict,
 )
 from tests.fixtures import PARITY, require_shared  # noqa: E402
+from tests.official_layout import (  # noqa: E402
+    build_formula_state_dict,
+    read_key_list,
+)
 
 from .utils import build_usot  # noqa: E402
 

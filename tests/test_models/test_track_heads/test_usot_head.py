@@ -1,6 +1,7 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""USOTHead: shapes, official names, targets, losses, official outputs."""
+
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,11 +10,8 @@ from mmengine.structures import InstanceData
 from mmtrack.structures import TrackDataSample
 
 from mmusot.models.track_heads import USOTHead, iou_loss, weighted_bce_loss
-from mmusot.utils import build_formula_state_dict, read_key_list
-
-PARITY = (
-    Path(__file__).resolve().parents[3] / '..' / 'shared' / 'docs' / 'parity'
-)
+from tests.fixtures import PARITY, require_shared
+from tests.official_layout import build_formula_state_dict, read_key_list
 
 
 def small_head(**kwargs):
@@ -21,16 +19,21 @@ def small_head(**kwargs):
     return USOTHead(in_channels=8, **kwargs)
 
 
-@pytest.mark.parametrize('feat_size,resp', [(31, 25), (33, 27)])
-def test_forward_shapes(feat_size, resp):
+@pytest.mark.parametrize(
+    'feat_size,encoded,resp',
+    [
+        (31, [(29, 29), (27, 29), (29, 27)], 25),
+        (33, [(31, 31), (29, 31), (31, 29)], 27),
+    ],
+)
+def test_forward_shapes(feat_size, encoded, resp):
     head = small_head().eval()
     xf = torch.randn(2, 8, feat_size, feat_size)
     zf = torch.randn(2, 8, 7, 7)
     enc = head.encode_search(xf)
+    # 3x3, 5x3 and 3x5 depthwise-correlation encoders (valid convolution)
     assert [tuple(t.shape) for t in enc['cls']] == [
-        (2, 8, feat_size - 2, feat_size - 2),
-        (2, 8, feat_size - 4, feat_size - 2),
-        (2, 8, feat_size - 2, feat_size - 4),
+        (2, 8) + hw for hw in encoded
     ]
     cls, reg = head.forward_offline(enc, zf)
     assert cls.shape == (2, 1, resp, resp)
@@ -153,8 +156,8 @@ def test_decode_best_boxes():
     reg = torch.ones(1, 4, 25, 25)
     reg[0, :, 3, 20] = torch.tensor([10.0, 20.0, 30.0, 40.0])
     box = head.decode_best_boxes(score, reg)
-    gx, gy = 8 * 20 + 31, 8 * 3 + 31
-    assert box.tolist() == [[gx - 10, gy - 20, gx + 30, gy + 40]]
+    # cell (row 3, col 20) is pixel (x 191, y 55) of the search crop
+    assert box.tolist() == [[181.0, 35.0, 221.0, 95.0]]
 
 
 def _loss_inputs(batch=2, mem=None):
@@ -220,21 +223,24 @@ def test_cycle_loss_weights_and_backward():
 
 
 @pytest.mark.parametrize(
-    'stride,offset,feat,resp,first',
-    [(8, 7.0, 31, 25, 31.0), (8, 7.0, 33, 27, 31.0), (16, 3.0, 17, 11, 51.0)],
+    'stride,offset,feat,resp,first,centre,extent',
+    [
+        # 255 crop: centre pixel 127; 271 crop: 135; 263 crop: 131
+        (8, 7.0, 31, 25, 31.0, 127.0, (23.0, 231.0)),
+        (8, 7.0, 33, 27, 31.0, 135.0, (23.0, 247.0)),
+        (16, 3.0, 17, 11, 51.0, 131.0, (35.0, 227.0)),
+    ],
 )
-def test_geometry_from_stride_and_offset(stride, offset, feat, resp, first):
+def test_geometry_from_stride_and_offset(
+    stride, offset, feat, resp, first, centre, extent
+):
     head = small_head(stride=stride, feature_offset=offset)
     assert head.response_size(feat) == resp
     axis = head.response_axis(resp)
     assert axis[0].item() == first and axis[1] - axis[0] == stride
     # the response centre sits on the search-crop centre
-    crop = (feat - 1) * stride + 2 * offset + 1
-    assert axis[resp // 2].item() == (crop - 1) / 2
-    assert head.response_extent(resp, 1) == (
-        first - stride,
-        first + stride * resp,
-    )
+    assert axis[resp // 2].item() == centre
+    assert head.response_extent(resp, 1) == extent
     boxes = torch.tensor([[offset, offset, offset + stride, 1000.0]])
     assert head.template_box_to_cells(boxes, 15).tolist() == [
         [0.0, 0.0, 1.0, 14.0]
@@ -261,10 +267,11 @@ def test_loss_by_feat_weights():
     )
 
 
-@pytest.mark.skipif(not PARITY.is_dir(), reason='parity fixture absent')
 def test_head_matches_official_outputs():
     """Offline and memory heads on the golden features (no backbone)."""
-    specs = read_key_list(str(PARITY / 'usot_official_keys.txt'))
+    keys = require_shared(PARITY / 'usot_official_keys.txt')
+    golden = np.load(require_shared(PARITY / 'golden.npz'))
+    specs = read_key_list(str(keys))
     state = build_formula_state_dict(specs)
     prefix = 'connect_model.'
     head_state = {
@@ -273,7 +280,6 @@ def test_head_matches_official_outputs():
     head = USOTHead()
     head.load_state_dict(head_state, strict=True)
     head.eval()
-    golden = np.load(PARITY / 'golden.npz')
     xf = torch.from_numpy(golden['xf'])
     with torch.no_grad():
         enc = head.encode_search(xf)

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-# USOT training data (usot_spec.md §2): pseudo-labelled videos written by
+# USOT training data (paper Sec. 3.2-3.3, 4.1; official
+# lib/dataset_loader/datasets_usot.py): pseudo-labelled videos written by
 # data_converters/videos_to_pseudo_sot.py (or datasets_to_pseudo_sot.py),
 # USOT's video/frame sampler (quality sidecars), the official 511 crops,
 # shift/scale crops, augmentations and packing for USOT.loss. The

@@ -1,10 +1,12 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Shared command-line plumbing of the pseudo-label converters.
+"""Command-line plumbing shared by the pseudo-label converters.
 
-Every converter: ``--workers N`` processes, ``--shard i/n`` independent
-shards (cluster array jobs), resume by re-running with the same arguments,
-``--merge-only`` to write the infos file once all shards are done, a
-progress bar and a summary at the end.
+Used by :mod:`mmusot.cli.videos_to_pseudo_sot` and
+:mod:`mmusot.cli.datasets_to_pseudo_sot`. Every converter: ``--workers
+N`` processes, ``--shard i/n`` independent shards (cluster array jobs),
+resume by re-running with the same arguments, ``--merge-only`` to write
+the infos file once all shards are done, a progress bar and a summary at
+the end.
 """
 
 import argparse
@@ -14,21 +16,20 @@ import time
 from dataclasses import replace
 from typing import List, Optional
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, _REPO)
-
-from mmusot.pseudo_labels import (  # noqa: E402
+from mmusot.pseudo_labels import (
     FLOW_BACKENDS,
     PRESETS,
+    PseudoLabelSettings,
     SettingsMismatchError,
     VideoSource,
     convert_sources,
     format_summary,
+    load_records,
     merge,
     parse_shard,
     preset_settings,
     select_shard,
+    summarize,
 )
 
 try:
@@ -40,7 +41,13 @@ except ImportError:  # pragma: no cover
 def add_common_args(
     parser: argparse.ArgumentParser, default_preset: str = 'default'
 ) -> None:
-    """Arguments shared by all converters."""
+    """Add the arguments shared by all converters to ``parser``.
+
+    Args:
+        parser (argparse.ArgumentParser): the converter's parser.
+        default_preset (str): the ``--preset`` default. Defaults to
+            ``'default'``; ``''`` lets the caller pick one per layout.
+    """
     parser.add_argument('out', help='output dataset root (data_root)')
     parser.add_argument(
         '--name', default='pseudo', help='infos file is <out>/<name>_infos.txt'
@@ -73,7 +80,8 @@ def add_common_args(
         '--preset',
         default=default_preset,
         choices=sorted(PRESETS),
-        help='per-dataset settings (usot_spec.md §1.1)',
+        help='per-dataset settings of the official '
+        'preprocessing/datasets_train/<dataset>/parse_<dataset>_flow.py',
     )
     parser.add_argument(
         '--flow',
@@ -114,8 +122,16 @@ def add_common_args(
     parser.add_argument('--quiet', action='store_true')
 
 
-def settings_from_args(args: argparse.Namespace):
-    """PseudoLabelSettings from the parsed common arguments."""
+def settings_from_args(args: argparse.Namespace) -> PseudoLabelSettings:
+    """The settings the parsed common arguments ask for.
+
+    Args:
+        args (argparse.Namespace): from a parser given
+            :func:`add_common_args`.
+
+    Returns:
+        PseudoLabelSettings: the preset with the overrides applied.
+    """
     s = preset_settings(args.preset)
     over = dict(
         flow=args.flow,
@@ -133,12 +149,19 @@ def settings_from_args(args: argparse.Namespace):
     return replace(s, **over)
 
 
-def run(
+def run_conversion(
     args: argparse.Namespace,
     sources: List[VideoSource],
     extra: Optional[dict] = None,
 ) -> int:
     """Convert this shard's sources, merge, print the summary.
+
+    Args:
+        args (argparse.Namespace): the parsed common arguments.
+        sources (list[VideoSource]): every video of the dataset (the
+            shard's share is picked here).
+        extra (dict, optional): recorded with the settings (input layout
+            and root).
 
     Returns:
         int: the process exit code (0; 2 on a settings mismatch).
@@ -188,8 +211,6 @@ def run(
         print(format_summary(summary, wall))
         print(f'infos: {os.path.join(args.out, args.name + "_infos.txt")}')
     else:
-        from mmusot.pseudo_labels import load_records, summarize
-
         mine_names = {s.name for s in mine}
         recs = [r for r in load_records(args.out) if r['video'] in mine_names]
         print(format_summary(summarize(recs), wall))

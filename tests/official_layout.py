@@ -1,11 +1,12 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""The official USOT state-dict layout and its parity weights.
+"""Test helpers: the official USOT state-dict layout and parity weights.
 
-``usot_official_keys.txt`` (shipped with the parity fixture) lists every key
-of the official USOT state dict as ``index key shape dtype`` lines. These
+``usot_official_keys.txt`` (shipped with the parity fixture in
+``../shared/docs/parity``) lists every key of the official USOT state dict
+(official ``lib/models/``) as ``index key shape dtype`` lines. These
 helpers read it and rebuild the deterministic "formula" weights the parity
-fixture ``golden.npz`` was produced with, so tests and tools can exercise
-the converter and the network without an official checkpoint.
+fixture ``golden.npz`` was produced with, so tests can exercise the
+converter and the network without an official checkpoint.
 """
 
 import math

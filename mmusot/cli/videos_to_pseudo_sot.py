@@ -1,0 +1,55 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Unlabeled videos -> a pseudo-labelled mmtrack SOT dataset (USOT stage 1).
+
+Examples::
+
+    mmusot-videos-to-pseudo my_videos/ data/pseudo
+    mmusot-videos-to-pseudo my_videos/ data/pseudo \\
+        --workers 8 --shard 3/16          # one array job of 16
+    mmusot-videos-to-pseudo my_videos/ data/pseudo \\
+        --merge-only                      # after all shards
+
+(``python data_converters/videos_to_pseudo_sot.py`` is the same command.)
+The input is searched recursively for video files (mp4, avi, mov, mkv, ...)
+and frame folders (a folder holding images, in lexicographic order).
+"""
+
+import argparse
+import sys
+from typing import List, Optional
+
+from mmusot.pseudo_labels import discover_sources
+
+from .pseudo_label_args import add_common_args, run_conversion
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        'input', help='a folder (searched recursively) or one video file'
+    )
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the converter.
+
+    Returns:
+        int: the exit status (0; 1 when the input holds no video; 2 when
+        the output folder was made with other settings).
+    """
+    args = parse_args(argv)
+    sources = discover_sources(args.input)
+    if not sources:
+        print(
+            f'error: no video files or frame folders under {args.input}',
+            file=sys.stderr,
+        )
+        return 1
+    return run_conversion(args, sources, dict(input=args.input))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,249 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Packaging: shipped configs (``mmusot::``), console commands, one version,
+thin scripts; and a real non-editable install into a temporary folder."""
+
+import ast
+import importlib
+import importlib.metadata
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import mmusot
+from mmusot.package_data import CONFIG_DIR, get_config_path
+from tests.fixtures import REPO
+from tests.script_loader import load_script
+
+COMMANDS = {
+    'mmusot-videos-to-pseudo': 'mmusot.cli.videos_to_pseudo_sot:main',
+    'mmusot-datasets-to-pseudo': 'mmusot.cli.datasets_to_pseudo_sot:main',
+    'mmusot-eval-pseudo-labels': 'mmusot.cli.eval_pseudo_labels:main',
+    'mmusot-convert-checkpoint': 'mmusot.cli.convert_checkpoint:main',
+    'mmusot-fetch-weights': 'mmusot.cli.fetch_weights:main',
+}
+THIN_SCRIPTS = {
+    'data_converters/videos_to_pseudo_sot.py': (
+        'mmusot.cli.videos_to_pseudo_sot'
+    ),
+    'data_converters/datasets_to_pseudo_sot.py': (
+        'mmusot.cli.datasets_to_pseudo_sot'
+    ),
+    'data_converters/eval_pseudo_labels.py': 'mmusot.cli.eval_pseudo_labels',
+    'tools/convert_usot_checkpoint.py': 'mmusot.cli.convert_checkpoint',
+    'tools/fetch_weights.py': 'mmusot.cli.fetch_weights',
+}
+TEST_CONFIG = 'usot/usot_r50_test-otb100.py'
+TRAIN_CONFIG = 'usot/usot_mobilenetv2_1xb8-30e-cpu_pseudo-folder.py'
+# A user's config inheriting a shipped one (no weights to load).
+USER_CONFIG = textwrap.dedent(f"""\
+    _base_ = ['mmusot::{TRAIN_CONFIG}']
+    model = dict(backbone=dict(init_cfg=None))
+    """)
+
+
+def pyproject() -> dict:
+    tomllib = pytest.importorskip('tomllib')  # Python >= 3.11
+    with open(REPO / 'pyproject.toml', 'rb') as handle:
+        return tomllib.load(handle)
+
+
+def test_console_commands_are_declared_and_importable():
+    assert pyproject()['project']['scripts'] == COMMANDS
+    for target in COMMANDS.values():
+        module, _, name = target.partition(':')
+        assert callable(getattr(importlib.import_module(module), name))
+
+
+def test_installed_commands_match_pyproject():
+    """The .venv's (editable) install is current: same console commands."""
+    installed = {
+        ep.name: ep.value
+        for ep in importlib.metadata.entry_points(group='console_scripts')
+        if ep.name.startswith('mmusot-')
+    }
+    assert installed == COMMANDS, 'stale install: run `make setup`'
+
+
+def test_version_is_written_once():
+    project = pyproject()
+    assert 'version' not in project['project']
+    assert 'version' in project['project']['dynamic']
+    dynamic = project['tool']['setuptools']['dynamic']['version']
+    assert dynamic == {'attr': 'mmusot.__version__'}
+    assert importlib.metadata.version('mmusot') == mmusot.__version__
+
+
+def _bare_sibling_imports(path: Path) -> list:
+    siblings = {p.stem for p in path.parent.glob('*.py')} - {path.stem}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or '']
+        else:
+            continue
+        found += [n for n in names if n.split('.')[0] in siblings]
+    return found
+
+
+def test_scripts_do_not_edit_sys_path_or_import_siblings():
+    scripts = sorted(REPO.glob('tools/**/*.py')) + sorted(
+        REPO.glob('data_converters/*.py')
+    )
+    assert len(scripts) >= len(THIN_SCRIPTS)
+    for script in scripts:
+        text = script.read_text()
+        assert 'sys.path' not in text, script
+        assert not _bare_sibling_imports(script), script
+
+
+def test_thin_scripts_call_the_package_main():
+    for script, module in THIN_SCRIPTS.items():
+        loaded = load_script(script)
+        assert loaded.main is importlib.import_module(module).main, script
+
+
+def test_package_config_paths_in_the_checkout():
+    path = get_config_path('mmusot::' + TEST_CONFIG)
+    assert osp.samefile(path, REPO / 'configs' / TEST_CONFIG)
+    assert get_config_path(TEST_CONFIG) == path
+    with pytest.raises(FileNotFoundError, match='usot/nope.py'):
+        get_config_path('mmusot::usot/nope.py')
+    # every config of the checkout is reachable through the package
+    shipped = {
+        p.relative_to(CONFIG_DIR).as_posix()
+        for p in Path(CONFIG_DIR).rglob('*.py')
+    }
+    assert TRAIN_CONFIG in shipped and TEST_CONFIG in shipped
+    assert shipped == {
+        p.relative_to(REPO / 'configs').as_posix()
+        for p in (REPO / 'configs').rglob('*.py')
+    }
+
+
+def test_mmengine_resolves_and_builds_package_configs(tmp_path):
+    pytest.importorskip('mmtrack')
+    from mmengine.config import Config
+    from mmengine.hub import get_config
+    from mmengine.registry import MODELS
+
+    from mmusot.engine import load_config
+    from mmusot.models import USOT
+
+    cfg = get_config('mmusot::' + TEST_CONFIG)
+    assert osp.samefile(cfg.filename, REPO / 'configs' / TEST_CONFIG)
+    assert cfg.model.type == 'USOT'
+    tool_cfg = load_config('mmusot::' + TEST_CONFIG)
+    assert tool_cfg.model.type == 'USOT'
+    assert tool_cfg.work_dir == osp.join('./work_dirs', 'usot_r50_test-otb100')
+    (tmp_path / 'user.py').write_text(USER_CONFIG)
+    user = Config.fromfile(str(tmp_path / 'user.py'))
+    # mmengine builds an inherited base's objects in the base's scope
+    assert user.model._scope_ == 'mmusot'
+    assert user.model.backbone.init_cfg is None
+    assert isinstance(MODELS.build(user.model), USOT)
+
+
+def _copy_source(dst: Path) -> Path:
+    """The files a wheel is built from (no build/ left in the checkout)."""
+    ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
+    for name in ('mmusot', 'configs'):
+        shutil.copytree(REPO / name, dst / name, symlinks=True, ignore=ignore)
+    for name in ('pyproject.toml', 'README.md'):
+        shutil.copy(REPO / name, dst / name)
+    return dst
+
+
+# Run in the installed copy: where mmusot comes from, and what it resolves.
+INSTALLED_CHECK = textwrap.dedent(f"""\
+    import importlib.metadata, os.path as osp, sys
+    import mmusot
+    from mmengine.config import Config
+    from mmengine.hub import get_config
+    from mmengine.registry import MODELS
+    from mmusot.models import USOT
+    from mmusot.package_data import get_config_path
+    target = sys.argv[1]
+    assert mmusot.__file__.startswith(target), mmusot.__file__
+    assert importlib.metadata.version('mmusot') == mmusot.__version__
+    shipped = osp.join(target, 'mmusot', '.mim', 'configs')
+    for path in (
+        get_config_path('mmusot::{TEST_CONFIG}'),
+        get_config('mmusot::{TEST_CONFIG}').filename,
+    ):
+        assert path == osp.join(shipped, '{TEST_CONFIG}'), path
+        assert not osp.islink(path)
+    model = MODELS.build(Config.fromfile('user.py').model)
+    assert isinstance(model, USOT)
+    print('installed copy OK')
+    """)
+
+
+def test_non_editable_install(tmp_path):
+    """``pip install --target`` (a wheel build): configs, commands, import."""
+    pytest.importorskip('mmtrack')
+    src = _copy_source(tmp_path / 'src')
+    target = tmp_path / 'target'
+    subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'pip',
+            'install',
+            '--quiet',
+            '--no-deps',
+            '--no-build-isolation',
+            '--no-index',
+            '--no-compile',
+            '--disable-pip-version-check',
+            '--target',
+            str(target),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    shipped = {
+        p.relative_to(target / 'mmusot' / '.mim' / 'configs').as_posix()
+        for p in (target / 'mmusot' / '.mim' / 'configs').rglob('*')
+        if p.is_file()
+    }
+    assert shipped == {
+        p.relative_to(REPO / 'configs').as_posix()
+        for p in (REPO / 'configs').rglob('*')
+        if p.is_file() and '__pycache__' not in p.parts
+    }
+    assert (target / 'mmusot' / '.mim' / 'model-index.yml').is_file()
+    assert sorted(p.name for p in (target / 'bin').iterdir()) == sorted(
+        COMMANDS
+    )
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'user.py').write_text(USER_CONFIG)
+    env = dict(os.environ, PYTHONPATH=str(target))
+    done = subprocess.run(
+        [sys.executable, '-c', INSTALLED_CHECK, str(target)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert 'installed copy OK' in done.stdout
+    usage = subprocess.run(
+        [str(target / 'bin' / 'mmusot-videos-to-pseudo'), '--help'],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert usage.returncode == 0, usage.stderr[-3000:]
+    assert usage.stdout.startswith('usage: mmusot-videos-to-pseudo')
