@@ -1,0 +1,34 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Inference API: build a tracker from a config, track frames in memory."""
+
+from .builder import build_tracker, load_tracker_config, resolve_config_path
+from .opencv_trackers import OPENCV_TRACKERS, OpenCVTracker, opencv_factory
+from .tracker import (
+    InferenceEngine,
+    MultiTracker,
+    Tracker,
+    check_box,
+    check_frame,
+    inference_pipeline,
+    track_sequence,
+    xywh_to_xyxy,
+    xyxy_to_xywh,
+)
+
+__all__ = [
+    'build_tracker',
+    'load_tracker_config',
+    'resolve_config_path',
+    'OPENCV_TRACKERS',
+    'OpenCVTracker',
+    'opencv_factory',
+    'InferenceEngine',
+    'MultiTracker',
+    'Tracker',
+    'check_box',
+    'check_frame',
+    'inference_pipeline',
+    'track_sequence',
+    'xywh_to_xyxy',
+    'xyxy_to_xywh',
+]

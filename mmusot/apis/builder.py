@@ -1,0 +1,203 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Build a single object tracker from any mmtrack SOT config.
+
+:func:`build_tracker` is mmusot's counterpart of mmtrack's ``init_model``
+(``mmtrack/apis/inference.py``): the config is read the way
+``tools/test.py`` reads it (:func:`mmusot.engine.load_config`: mmtrack and
+mmusot registered, ``custom_imports`` run, ``--cfg-options`` merged), and
+a checkpoint is loaded as the test Runner loads ``load_from`` (mmengine's
+``load_checkpoint``, non-strict, ``module.`` prefixes dropped) through
+mmusot's safe unpickler (:func:`mmusot.engine.use_safe_local_loading`).
+"""
+
+import importlib.util
+import logging
+import os
+import os.path as osp
+from typing import Optional, Union
+
+import torch
+from mmengine.config import Config
+
+#: ``package::relative/path.py`` config names (mmengine's cross-package
+#: syntax): resolved to ``<package>/.mim/configs/relative/path.py``.
+PACKAGE_SEPARATOR = '::'
+#: Prefixes the test Runner strips from checkpoint keys (mmengine's
+#: ``Runner.load_checkpoint`` default).
+REVISE_KEYS = [(r'^module\.', '')]
+
+
+def resolve_config_path(config: str) -> str:
+    """The file behind a config name.
+
+    Args:
+        config (str): a file path, or ``package::relative/path.py`` for a
+            config shipped in an installed OpenMMLab wheel, e.g.
+            ``'mmtrack::sot/siamese_rpn/siamese-rpn_r50_8xb28-20e_'
+            'imagenetvid-imagenetdet-coco_test-otb100.py'``.
+
+    Returns:
+        str: the config file path.
+
+    Raises:
+        FileNotFoundError: the file, or the package, does not exist.
+    """
+    if PACKAGE_SEPARATOR not in config:
+        path = osp.expanduser(config)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'config file not found: {config}')
+        return path
+    package, relative = config.split(PACKAGE_SEPARATOR, 1)
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            f'config {config!r}: package {package!r} is not installed'
+        )
+    path = osp.join(osp.dirname(spec.origin), '.mim', 'configs', relative)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'config {config!r}: {relative!r} is not among the configs '
+            f'shipped by {package} ({osp.dirname(path)})'
+        )
+    return path
+
+
+def load_tracker_config(
+    config: Union[str, Config], cfg_options: Optional[dict] = None
+) -> Config:
+    """Read a tracker config as ``tools/test.py`` does.
+
+    Args:
+        config (str | Config): a config file, a ``package::path`` name
+            (see :func:`resolve_config_path`) or a loaded ``Config``
+            (copied, not modified).
+        cfg_options (dict, optional): overrides in ``--cfg-options`` form,
+            e.g. ``{'model.backbone.init_cfg': None}``. Defaults to None.
+
+    Returns:
+        Config: the merged config, with ``model`` set.
+
+    Raises:
+        FileNotFoundError: the config file does not exist.
+        TypeError: ``config`` is neither a path nor a ``Config``.
+        KeyError: the config has no ``model``.
+    """
+    from mmusot.engine import load_config
+
+    if isinstance(config, Config):
+        from mmtrack.utils import register_all_modules
+
+        register_all_modules(init_default_scope=False)
+        cfg = config.copy()
+        if cfg_options is not None:
+            cfg.merge_from_dict(cfg_options)
+        name = cfg.filename or '<Config>'
+    elif isinstance(config, str):
+        name = config
+        cfg = load_config(resolve_config_path(config), cfg_options)
+    else:
+        raise TypeError(
+            'config must be a file path or an mmengine Config, got '
+            f'{type(config).__name__}'
+        )
+    if 'model' not in cfg:
+        raise KeyError(f'config {name} has no `model` to build')
+    return cfg
+
+
+def _quiet_init_weights(model: torch.nn.Module) -> None:
+    """``model.init_weights()`` without its per-parameter log.
+
+    mmengine writes the initialisation of every parameter to the current
+    logger unless the logger has a file handler, in which case it goes to
+    that file; a handler on ``os.devnull`` takes it (as mmtrack's
+    ``init_model`` does with a temporary file).
+    """
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    handler = logging.FileHandler(os.devnull, mode='w')
+    logger.addHandler(handler)
+    try:
+        model.init_weights()
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def build_tracker(
+    config: Union[str, Config],
+    checkpoint: Optional[str] = None,
+    device: Union[str, torch.device] = 'cpu',
+    cfg_options: Optional[dict] = None,
+) -> torch.nn.Module:
+    """Build a single object tracker model, ready for inference.
+
+    Works with any mmtrack SOT config: mmusot's USOT configs, mmtrack's
+    own (SiamRPN++, STARK, PrDiMP), plugin configs with
+    ``custom_imports``. With a checkpoint the weights come from it and the
+    config's ``init_cfg`` is not applied (as in ``tools/test.py``, so no
+    pretrained backbone is needed); without one, ``model.init_weights()``
+    applies the config's ``init_cfg`` (a ``Pretrained`` URL downloads;
+    offline, override it with ``cfg_options={'model.backbone.init_cfg':
+    None}``).
+
+    Args:
+        config (str | Config): config file, ``package::path`` name or
+            ``Config``.
+        checkpoint (str, optional): a local checkpoint file (mmengine
+            format, or any state dict ``load_checkpoint`` accepts) or a URL
+            mmengine can load. Defaults to None.
+        device (str | torch.device): where the model runs. Defaults to
+            'cpu'.
+        cfg_options (dict, optional): config overrides. Defaults to None.
+
+    Returns:
+        torch.nn.Module: the model in eval mode on ``device``, with the
+        merged config as ``model.cfg``.
+
+    Raises:
+        FileNotFoundError: the config does not exist.
+        mmusot.engine.MissingCheckpointError: ``checkpoint`` (or, without
+            it, a local ``init_cfg`` checkpoint of the config) does not
+            exist.
+    """
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmtrack.registry import MODELS
+
+    from mmusot.engine import (
+        MissingCheckpointError,
+        check_checkpoint_paths,
+        use_safe_local_loading,
+    )
+    from mmusot.engine.checkpoint import REMOTE_PATTERN
+
+    cfg = load_tracker_config(config, cfg_options)
+    name = config if isinstance(config, str) else cfg.filename
+    if checkpoint is not None and not REMOTE_PATTERN.match(checkpoint):
+        if not osp.isfile(osp.expanduser(checkpoint)):
+            raise MissingCheckpointError(
+                f'checkpoint file not found: {checkpoint}'
+            )
+        checkpoint = osp.expanduser(checkpoint)
+    if checkpoint is None:
+        # init_weights() will read these; fail before building anything.
+        check_checkpoint_paths(dict(model=cfg.model), name)
+    init_default_scope(cfg.get('default_scope', 'mmtrack'))
+    model = MODELS.build(cfg.model)
+    if checkpoint is None:
+        _quiet_init_weights(model)
+    else:
+        use_safe_local_loading()
+        load_checkpoint(
+            model,
+            checkpoint,
+            map_location='cpu',
+            strict=False,
+            revise_keys=REVISE_KEYS,
+        )
+    model.cfg = cfg
+    model.to(device)
+    model.eval()
+    return model
