@@ -1,6 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 # USOT on OTB100 (OPE: success / norm. precision / precision), official
-# reference inference (usot_spec.md §6; README.md in this folder).
+# reference inference switches (README.md in this folder).
 _base_ = [
     './_base_/usot_test_runtime.py',
     'mmtrack::_base_/datasets/otb100.py',

@@ -1,6 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 # USOT on UAV123 (OPE). USOT uses one hyper-parameter set for every
-# benchmark (usot_spec.md §6.1), so nothing is re-tuned here.
+# benchmark (experiments/test/USOT.yaml), so nothing is re-tuned here.
 _base_ = [
     './_base_/usot_test_runtime.py',
     'mmtrack::_base_/datasets/uav123.py',

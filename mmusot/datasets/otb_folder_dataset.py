@@ -82,6 +82,14 @@ class OTBFolderDataset(BaseSOTDataset):
     hits for precision. The first frame's box must be valid, since the
     tracker starts from it.
 
+    Coordinates: boxes are handed to the tracker and to the metric as they
+    are written, like mmtrack's ``OTB100Dataset``. OTB-style files are
+    1-based (MATLAB) pixel coordinates; the official USOT evaluation
+    starts the tracker from ``box - (1, 1)`` and reports ``box + (1, 1)``
+    (official test script). That is the tracker's ``test_cfg.one_based_gt``
+    (see ``configs/usot/usot_r50-official_test-otb-folder.py``), so the
+    metric still compares in the file's coordinates.
+
     Args:
         sequences (Sequence[str], optional): names of the sequences to use,
             in this order. Defaults to None (all, sorted).

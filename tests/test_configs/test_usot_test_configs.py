@@ -7,6 +7,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
+from mmusot.models.sot.usot_tracking import USOTTestConfig
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'usot', '*test-*.py')))
 
@@ -20,6 +22,13 @@ EXPECTED = {
     'usot_r50_test-otb-folder.py': ('OTBFolderDataset', 'OPE'),
     'usot_r50-corrected_test-otb-folder.py': ('OTBFolderDataset', 'OPE'),
     'usot_r50-corrected_test-otb100.py': ('OTB100Dataset', 'OPE'),
+    'usot_r50-official_test-otb100.py': ('OTB100Dataset', 'OPE'),
+    'usot_r50-official_test-lasot.py': ('LaSOTDataset', 'OPE'),
+    'usot_r50-official_test-uav123.py': ('UAV123Dataset', 'OPE'),
+    'usot_r50-official_test-otb-folder.py': ('OTBFolderDataset', 'OPE'),
+    'usot_r50-official_test-got10k.py': ('GOT10kDataset', None),
+    'usot_r50-official_test-trackingnet.py': ('TrackingNetDataset', None),
+    'usot_r50-official_test-vot2018.py': ('VOTDataset', 'VOT'),
 }
 
 
@@ -45,16 +54,32 @@ def test_config_parses(path):
     else:
         assert cfg.test_evaluator.get('metric', 'OPE') == metric
     vot = metric == 'VOT'
-    assert cfg.model.test_cfg.test_mode == ('VOT' if vot else 'OPE')
+    # the effective inference settings: code defaults + the config's keys
+    effective = USOTTestConfig.from_cfg(cfg.model.test_cfg)
+    assert effective.test_mode == ('VOT' if vot else 'OPE')
     corrected = 'corrected' in osp.basename(path)
-    assert cfg.model.test_cfg.memory_index == (
-        'corrected' if corrected else 'official'
-    )
-    assert cfg.model.test_cfg.size_smoothing == (
-        'single' if corrected else 'double'
-    )
+    assert effective.memory_index == ('corrected' if corrected else 'official')
+    assert effective.size_smoothing == ('single' if corrected else 'double')
     # the pooling axis follows the checkpoint, never switched here
     assert cfg.model.head.search_pool_axis == 'official'
+    # the official configs: official crop, and the 1-based protocol for
+    # every OPE/server benchmark (not VOT)
+    official = 'official' in osp.basename(path)
+    assert effective.crop_mode == ('official' if official else 'exact')
+    assert effective.one_based_gt == (official and not vot)
+
+
+def test_official_server_results_do_not_overwrite_the_default_ones():
+    for bench in ('got10k', 'trackingnet'):
+        default, official = (
+            Config.fromfile(
+                osp.join(
+                    REPO, 'configs', 'usot', f'usot_r50{v}_test-{bench}.py'
+                )
+            ).test_evaluator.outfile_prefix
+            for v in ('', '-official')
+        )
+        assert official != default and official.startswith('results/')
 
 
 def test_otb_folder_default_root_is_shared_sot_eval():
@@ -67,21 +92,12 @@ def test_otb_folder_default_root_is_shared_sot_eval():
     )
 
 
-def test_base_config_spells_out_the_code_defaults():
-    # The inference values live twice on purpose (the config shows them,
-    # the mixin falls back to them); they must not drift apart.
-    from pathlib import Path
-
-    from mmengine.config import Config
-
-    from mmusot.models.sot.usot_tracking import USOT_TEST_CFG_DEFAULTS
-
-    base = (
-        Path(__file__).resolve().parents[2]
-        / 'configs'
-        / 'usot'
-        / '_base_'
-        / 'usot_r50.py'
+def test_base_config_sets_only_valid_inference_keys():
+    # the defaults live in USOTTestConfig alone; the base config lists
+    # overrides only, and every one of them must be a known key
+    base = Config.fromfile(
+        osp.join(REPO, 'configs', 'usot', '_base_', 'usot_r50.py')
     )
-    test_cfg = Config.fromfile(str(base)).model.test_cfg.to_dict()
-    assert test_cfg == USOT_TEST_CFG_DEFAULTS
+    test_cfg = base.model.test_cfg.to_dict()
+    assert test_cfg == dict(test_mode='OPE')
+    assert USOTTestConfig.from_cfg(test_cfg) == USOTTestConfig()

@@ -11,14 +11,7 @@ from mmtrack.utils import register_all_modules
 
 from mmusot.datasets import OTBFolderDataset
 from mmusot.datasets.otb_folder_dataset import parse_groundtruth
-
-SOT_EVAL = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-    '..',
-    'shared',
-    'data',
-    'sot_eval',
-)
+from tests.fixtures import require_shared
 
 
 def write_sequence(
@@ -204,16 +197,16 @@ def test_parse_groundtruth_mixed_separators(tmp_path):
     ]
 
 
-@pytest.mark.skipif(not osp.isdir(SOT_EVAL), reason='no shared sot_eval')
 def test_real_sot_eval_folder():
-    ds = build(SOT_EVAL)
+    sot_eval = str(require_shared('data/sot_eval'))
+    ds = build(sot_eval)
     names = [
         ds.get_data_info(i)['video_path'].split(os.sep)[0]
         for i in range(ds.num_videos)
     ]
     assert names == sorted(names) and 'Crossing' in names
     for i, name in enumerate(names):
-        img_dir = osp.join(SOT_EVAL, name, 'img')
+        img_dir = osp.join(sot_eval, name, 'img')
         frames = sorted(os.listdir(img_dir))
         infos = ds.get_img_infos_from_video(i)
         assert infos['video_length'] == len(frames)

@@ -3,21 +3,27 @@
 
 Both trackers get random weights (no checkpoint is needed for speed),
 the same frames already on the device, and run their whole per-frame
-``predict`` (crop, network, post-processing). Frame 0 (init) and the
-warm-up frames are not timed; the table reports the median over the
-timed frames, in fp32 and in autocast (fp16 on CUDA, bf16 on CPU).
+``predict`` (crop, network, post-processing). USOT runs once per crop mode
+(``test_cfg.crop_mode``): ``'exact'``, the float crop on the device (the
+default), and ``'official'``, the official uint8 OpenCV crop on the host.
+Frame 0 (init) and the warm-up frames are not timed; the table reports
+the median over the timed frames, in fp32 and in autocast (fp16 on CUDA,
+bf16 on CPU).
 
 Examples::
 
     python tools/benchmark/track_speed.py                  # CPU or CUDA
     python tools/benchmark/track_speed.py --frames 40 --warmup 5
     python tools/benchmark/track_speed.py --source synthetic --device cuda
+    python tools/benchmark/track_speed.py --device cpu --threads 2 \
+        --trackers usot --crop-modes exact official --precisions fp32
 
 Targets (a benchmark, not a test): on CPU USOT at >= 1.5x the fps of
 SiamRPN++; on an H100 >= 200 fps.
 """
 
 import argparse
+import copy
 import os
 import os.path as osp
 import statistics
@@ -35,6 +41,8 @@ SIAMRPN_CONFIG = (
     'imagenetdet-coco_base.py'
 )
 SOT_EVAL = osp.join(osp.dirname(REPO), 'shared', 'data', 'sot_eval')
+#: USOT's test_cfg.crop_mode values (mmusot.models.sot.usot_crop).
+CROP_MODES = ('exact', 'official')
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,6 +90,13 @@ def parse_args() -> argparse.Namespace:
         default=['usot', 'siamrpn'],
         choices=['usot', 'siamrpn'],
     )
+    parser.add_argument(
+        '--crop-modes',
+        nargs='+',
+        default=list(CROP_MODES),
+        choices=list(CROP_MODES),
+        help='USOT test_cfg.crop_mode values to time (default: all)',
+    )
     return parser.parse_args()
 
 
@@ -121,6 +136,10 @@ def mmtrack_config_dir() -> str:
     return osp.join(osp.dirname(mmtrack.__file__), '.mim', 'configs')
 
 
+def usot_name(crop_mode: str) -> str:
+    return f'USOT/{crop_mode}'
+
+
 def build_models(names: List[str]) -> Dict[str, torch.nn.Module]:
     """USOT from configs/usot/_base_/usot_r50.py; SiamRPN++ from mmtrack."""
     from mmengine.config import Config
@@ -134,7 +153,7 @@ def build_models(names: List[str]) -> Dict[str, torch.nn.Module]:
     if 'usot' in names:
         cfg = Config.fromfile(USOT_CONFIG)
         cfg.model.backbone.init_cfg = None
-        models['USOT'] = MODELS.build(cfg.model)
+        models[usot_name('exact')] = MODELS.build(cfg.model)
     if 'siamrpn' in names:
         cfg = Config.fromfile(osp.join(mmtrack_config_dir(), SIAMRPN_CONFIG))
         cfg.model.backbone.init_cfg = None
@@ -251,9 +270,15 @@ def main() -> None:
     for model in models.values():
         model.to(device)
         calibrate_batchnorm(model, frames, box, device)
+    usot = models.pop(usot_name('exact'), None)
+    if usot is not None:
+        # same weights and statistics, one model per crop mode
+        for crop_mode in args.crop_modes:
+            model = usot if crop_mode == 'exact' else copy.deepcopy(usot)
+            model.test_cfg.update(crop_mode=crop_mode)
+            models[usot_name(crop_mode)] = model
     amp_dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
 
-    usot = models.get('USOT')
     if usot is not None:
         params = sum(p.numel() for p in usot.parameters())
         print(f'USOT parameters: {params / 1e6:.2f} M ({params:,})')
@@ -297,7 +322,7 @@ def main() -> None:
 
     print()
     header = (
-        f'{"tracker":<10} {"precision":<16} {"median ms":>10} '
+        f'{"tracker":<14} {"precision":<16} {"median ms":>10} '
         f'{"fps":>8} {"vs SiamRPN++":>13}  note'
     )
     print(header)
@@ -306,13 +331,13 @@ def main() -> None:
     for name, label, median, note in rows:
         if median is None:
             print(
-                f'{name:<10} {label:<16} {"-":>10} {"-":>8} {"-":>13}  {note}'
+                f'{name:<14} {label:<16} {"-":>10} {"-":>8} {"-":>13}  {note}'
             )
             continue
         ratio = reference.get(label)
         ratio = f'{ratio / median:.2f}x' if ratio else '-'
         print(
-            f'{name:<10} {label:<16} {median * 1e3:>10.1f} '
+            f'{name:<14} {label:<16} {median * 1e3:>10.1f} '
             f'{1.0 / median:>8.2f} {ratio:>13}  {note}'
         )
 

@@ -63,27 +63,10 @@ model = dict(
     train_cfg=dict(
         exemplar_size=exemplar_size, search_size=search_size, num_memory=4
     ),
-    # Inference settings (usot_spec.md §6.1), read by USOTTrackingMixin.
-    test_cfg=dict(
-        test_mode='OPE',
-        exemplar_size=exemplar_size,
-        instance_size=search_size,
-        big_instance_size=271,
-        small_object_area_ratio=0.004,
-        total_stride=8,
-        context_amount=0.5,
-        window_influence=0.321,
-        penalty_k=0.021,
-        lr=0.73,
-        offline_weight=0.3,
-        memory_queue_size=7,
-        init_memory_score=0.9,
-        memory_clamp_margin=8,
-        memory_index='official',
-        size_smoothing='double',
-        min_size=10.0,
-        # Run each distinct memory kernel once, weighted by its count in
-        # the fusion softmax: same response, less work. False: full queue.
-        dedupe_memory=True,
-    ),
+    # Inference settings (usot_spec.md §6.1): every key, its default (the
+    # official tracker's values, the exact float crop, boxes as given) and
+    # its meaning is USOTTestConfig (mmusot/models/sot/usot_tracking.py;
+    # table in configs/usot/README.md). List here only what a config
+    # changes, e.g. test_cfg=dict(crop_mode='official', one_based_gt=True).
+    test_cfg=dict(test_mode='OPE'),
 )

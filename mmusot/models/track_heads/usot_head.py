@@ -12,9 +12,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
 from mmtrack.registry import MODELS
 from torch import Tensor, nn
 
+from ...structures import context_side
 from ..layers import (
     ConfidenceValueFusion,
     MultiScaleDWFusion,
@@ -134,6 +136,60 @@ def search_shifts(data_samples: Sequence) -> Optional[Tensor]:
             for shift in shifts
         ]
     )
+
+
+def cosine_window(size: int, device: Optional[torch.device] = None) -> Tensor:
+    """Outer product of two numpy-style Hanning windows (zeros at the ends).
+
+    The window of the official tracker (``np.outer(np.hanning(S),
+    np.hanning(S))``, ``lib/tracker/usot_tracker.py``).
+
+    Args:
+        size (int): side S of the response map.
+        device (torch.device, optional): Defaults to None (CPU).
+
+    Returns:
+        Tensor: of shape (S, S), float32.
+    """
+    hann = torch.hann_window(
+        size, periodic=False, dtype=torch.float32, device=device
+    )
+    return hann[:, None] * hann[None, :]
+
+
+def size_change_penalty(
+    pred_wh: Tensor, target_wh: Tensor, penalty_k: float
+) -> Tensor:
+    """Scale and aspect-ratio change penalty (SiamRPN-style).
+
+    ``exp(-(r_c * s_c - 1) * k)`` with ``s_c = change(sz(pred) /
+    sz(target))``, ``sz`` the context side (context 0.5,
+    :func:`~mmusot.structures.context_side`), ``r_c = change((w_t / h_t) /
+    (w_p / h_p))`` and ``change(r) = max(r, 1 / r)`` (official
+    ``lib/tracker/usot_tracker.py``, from SiamRPN).
+
+    Args:
+        pred_wh (Tensor): of shape (2, ...) as ``[w, h]`` per cell, crop
+            pixels.
+        target_wh (Tensor): of shape (2,), the current target size in crop
+            pixels.
+        penalty_k (float): the penalty factor k.
+
+    Returns:
+        Tensor: of shape (...), in (0, 1].
+    """
+
+    def change(ratio: Tensor) -> Tensor:
+        return torch.maximum(ratio, 1.0 / ratio)
+
+    extra = (1,) * (pred_wh.dim() - 1)
+    target = target_wh.reshape(2, *extra)
+    s_c = change(
+        context_side(pred_wh.movedim(0, -1))
+        / context_side(target.movedim(0, -1))
+    )
+    r_c = change((target[0] / target[1]) / (pred_wh[0] / pred_wh[1]))
+    return torch.exp(-(r_c * s_c - 1) * penalty_k)
 
 
 @MODELS.register_module()
@@ -506,6 +562,144 @@ class USOTHead(BaseModule):
             distances (N, 4, S, S); see :meth:`forward_offline`.
         """
         return self.forward_offline(self.encode_search(xf), z_kernel)
+
+    # ------------------------------------------------------------------
+    # Inference (online tracking, official lib/tracker/usot_tracker.py)
+    # ------------------------------------------------------------------
+    def fuse_scores(
+        self, cls_logits: Tensor, mem_logits: Tensor, offline_weight: float
+    ) -> Tensor:
+        """Fused response ``w σ(cls) + (1 - w) σ(mem)``, w = offline weight.
+
+        Paper Sec. 4.1, "Inference": ``R = (1 - w') R_cls + w' R_mem`` with
+        the memory weight ``w' = 0.7``, i.e. an offline weight of 0.3 (the
+        official ``ratio``, applied to probabilities).
+
+        Args:
+            cls_logits (Tensor): of shape (1, 1, S, S), offline logits.
+            mem_logits (Tensor): of shape (1, 1, S, S), memory logits.
+            offline_weight (float): w.
+
+        Returns:
+            Tensor: of shape (S, S), float32 probabilities.
+        """
+        return offline_weight * torch.sigmoid(cls_logits[0, 0].float()) + (
+            1 - offline_weight
+        ) * torch.sigmoid(mem_logits[0, 0].float())
+
+    def decode_boxes(self, reg: Tensor) -> Tensor:
+        """The box of every response cell.
+
+        Cell ``(r, c)`` sits on pixel ``(gx, gy)`` of the search crop
+        (:meth:`response_axis`, i.e. ``8 (c - S // 2) + I // 2`` for an
+        I-pixel search) and predicts ``[gx - l, gy - t, gx + r, gy + b]``.
+
+        Args:
+            reg (Tensor): of shape (4, S, S), ``[l, t, r, b]`` distances in
+                search-crop pixels.
+
+        Returns:
+            Tensor: of shape (4, S, S) in ``[x1, y1, x2, y2]`` format,
+            search-crop pixels.
+        """
+        axis = self.response_axis(
+            reg.size(-1), device=reg.device, dtype=reg.dtype
+        )
+        gx, gy = axis[None, :], axis[:, None]
+        return torch.stack(
+            (gx - reg[0], gy - reg[1], gx + reg[2], gy + reg[3])
+        )
+
+    def penalized_scores(
+        self,
+        score: Tensor,
+        boxes: Tensor,
+        target_wh: Tensor,
+        window: Tensor,
+        penalty_k: float,
+        window_influence: float,
+    ) -> Tuple[Tensor, Tensor]:
+        """The map the tracker maximises.
+
+        ``pscore = penalty * score * (1 - window_influence) + window *
+        window_influence``, with the size/ratio change penalty of
+        :func:`size_change_penalty`.
+
+        Args:
+            score (Tensor): of shape (S, S), fused probabilities.
+            boxes (Tensor): of shape (4, S, S), :meth:`decode_boxes`.
+            target_wh (Tensor): of shape (2,), current target size scaled
+                into the search crop.
+            window (Tensor): of shape (S, S), :func:`cosine_window`.
+            penalty_k (float): size-change penalty factor.
+            window_influence (float): weight of the cosine window.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``pscore`` and ``penalty``, each of shape
+            (S, S).
+        """
+        pred_wh = boxes[2:] - boxes[:2]
+        penalty = size_change_penalty(pred_wh, target_wh, penalty_k)
+        pscore = (penalty * score) * (
+            1 - window_influence
+        ) + window * window_influence
+        return pscore, penalty
+
+    def predict_by_feat(
+        self,
+        cls_logits: Tensor,
+        mem_logits: Tensor,
+        reg: Tensor,
+        target_wh: Tensor,
+        window: Tensor,
+        offline_weight: float,
+        penalty_k: float,
+        window_influence: float,
+    ) -> InstanceData:
+        """Pick the best cell of one frame's response and decode its box.
+
+        Fuses the two branches (:meth:`fuse_scores`), decodes every cell
+        (:meth:`decode_boxes`), penalises and windows the scores
+        (:meth:`penalized_scores`) and takes the argmax (first maximum).
+        Everything stays on the input device; nothing is read back.
+
+        Args:
+            cls_logits (Tensor): of shape (1, 1, S, S), offline logits.
+            mem_logits (Tensor): of shape (1, 1, S, S), memory logits.
+            reg (Tensor): of shape (1, 4, S, S), ``[l, t, r, b]`` distances
+                in search-crop pixels.
+            target_wh (Tensor): of shape (2,), current target size scaled
+                into the search crop.
+            window (Tensor): of shape (S, S), :func:`cosine_window`.
+            offline_weight (float): weight of the offline branch.
+            penalty_k (float): size-change penalty factor.
+            window_influence (float): weight of the cosine window.
+
+        Returns:
+            InstanceData: one instance: ``bboxes`` (1, 4) in ``[x1, y1, x2,
+            y2]`` format, search-crop pixels; ``scores`` (1,), the fused
+            score of the chosen cell (before penalty and window);
+            ``penalties`` (1,), its size-change penalty; ``indices`` (1,),
+            long, its flat index in the S × S map.
+        """
+        size = cls_logits.size(-1)
+        if window.shape != (size, size) or reg.shape[-2:] != (size, size):
+            raise ValueError(
+                f'USOT response maps disagree: cls {tuple(cls_logits.shape)}'
+                f', reg {tuple(reg.shape)}, window {tuple(window.shape)}'
+            )
+        score = self.fuse_scores(cls_logits, mem_logits, offline_weight)
+        boxes = self.decode_boxes(reg[0].float())
+        pscore, penalty = self.penalized_scores(
+            score, boxes, target_wh, window, penalty_k, window_influence
+        )
+        index = pscore.flatten().argmax()[None]
+        return InstanceData(
+            bboxes=boxes.flatten(1)[:, index].T,
+            scores=score.flatten()[index],
+            penalties=penalty.flatten()[index],
+            indices=index,
+        )
 
     # ------------------------------------------------------------------
     # Targets and losses

@@ -4,7 +4,8 @@
 The tracking-loop tests use a controlled "network": the search feature is
 the crop itself and the head finds the bright textured target in it, so a
 correct crop → decode → state update chain must follow the target, and any
-error in the geometry makes the box drift away.
+error in the geometry makes the box drift away. The decoding is the real
+:meth:`USOTHead.predict_by_feat`.
 """
 
 import math
@@ -15,21 +16,22 @@ import numpy as np
 import pytest
 import torch
 
+from mmusot.models.sot.usot_crop import box_in_crop, crop_siamfc, python2round
+from mmusot.models.sot.usot_memory import USOTMemoryQueue
 from mmusot.models.sot.usot_tracking import (
-    USOT_TEST_CFG_DEFAULTS,
-    USOTMemoryQueue,
+    USOTTestConfig,
     USOTTrackingMixin,
-    box_in_crop,
-    context_side,
-    cosine_window,
-    crop_siamfc,
-    decode_response,
-    python2round,
-    region_overlap,
-    response_grid,
-    size_change_penalty,
     update_size,
 )
+from mmusot.models.track_heads.usot_head import (
+    USOTHead,
+    cosine_window,
+    size_change_penalty,
+)
+from mmusot.structures import context_side, region_overlap
+
+#: A head for the decoding tests (tiny channels: only geometry is used).
+HEAD = USOTHead(in_channels=4, num_tower_convs=1)
 
 # --------------------------------------------------------------------------
 # memory queue (usot_spec.md §6.5)
@@ -223,8 +225,15 @@ def test_python2round_and_window():
     win = cosine_window(25)
     ref = np.outer(np.hanning(25), np.hanning(25))
     assert np.allclose(win.numpy(), ref, atol=1e-6)
-    assert response_grid(25, 255).tolist()[:2] == [31, 39]
-    assert response_grid(27, 271).tolist()[-1] == 239
+    # the head's response axis is the official grid 8 (c - S // 2) + I // 2
+    for score_size, instance_size in ((25, 255), (27, 271)):
+        official = [
+            8 * (c - score_size // 2) + instance_size // 2
+            for c in range(score_size)
+        ]
+        assert HEAD.response_axis(score_size).tolist() == official
+    assert HEAD.response_axis(25).tolist()[:2] == [31, 39]
+    assert HEAD.response_axis(27).tolist()[-1] == 239
 
 
 def test_size_change_penalty_by_hand():
@@ -254,6 +263,27 @@ def hand_response(size=5, peaks=((1, 3, 0.8),), reg_wh=(16.0, 16.0)):
     return score, reg
 
 
+def decode_response(
+    score, reg, target_wh, window, penalty_k, window_influence
+):
+    """``USOTHead.predict_by_feat`` on a given fused score map.
+
+    Both branches get ``logit(score)``, so any offline weight fuses back
+    to ``score``.
+    """
+    logits = torch.logit(score.double()).float()[None, None]
+    return HEAD.predict_by_feat(
+        logits,
+        logits,
+        reg[None],
+        target_wh,
+        window,
+        offline_weight=0.3,
+        penalty_k=penalty_k,
+        window_influence=window_influence,
+    )
+
+
 def test_decode_picks_peak_and_box():
     score, reg = hand_response()
     reg[:, 1, 3] = torch.tensor([6.0, 5.0, 10.0, 11.0])  # l, t, r, b
@@ -262,36 +292,36 @@ def test_decode_picks_peak_and_box():
         reg,
         torch.tensor([16.0, 16.0]),
         cosine_window(5),
-        instance_size=255,
-        stride=8,
         penalty_k=0.021,
         window_influence=0.0,
     )
-    assert out['index'].item() == 1 * 5 + 3
-    gx, gy = 8 * (3 - 2) + 127, 8 * (1 - 2) + 127
-    assert out['box'].tolist() == [gx - 6, gy - 5, gx + 10, gy + 11]
-    assert math.isclose(out['score'].item(), 0.8, rel_tol=1e-6)
-    assert 0 < out['penalty'].item() <= 1
+    assert out.indices.tolist() == [1 * 5 + 3]
+    # a 5-cell response: cells at 31 + 8 c, i.e. 8 (c - 2) + 47
+    gx, gy = 8 * (3 - 2) + 47, 8 * (1 - 2) + 47
+    assert out.bboxes.tolist() == [[gx - 6, gy - 5, gx + 10, gy + 11]]
+    assert math.isclose(out.scores.item(), 0.8, rel_tol=1e-6)
+    assert 0 < out.penalties.item() <= 1
 
 
 def test_decode_window_and_penalty_change_choice():
     score, reg = hand_response(peaks=((0, 0, 0.9), (2, 2, 0.6)))
     target = torch.tensor([16.0, 16.0])
-    args = dict(instance_size=255, stride=8, penalty_k=0.021)
     no_win = decode_response(
-        score, reg, target, cosine_window(5), window_influence=0.0, **args
+        score, reg, target, cosine_window(5), 0.021, window_influence=0.0
     )
-    assert no_win['index'].item() == 0  # the corner peak wins alone
+    assert no_win.indices.item() == 0  # the corner peak wins alone
     # window 0 on the border, 1 at the centre: 0.9 * 0.679 = 0.611 loses
     # to 0.6 * 0.679 + 0.321 = 0.728
     win = decode_response(
-        score, reg, target, cosine_window(5), window_influence=0.321, **args
+        score, reg, target, cosine_window(5), 0.021, window_influence=0.321
     )
-    assert win['index'].item() == 2 * 5 + 2
-    assert math.isclose(
-        win['pscore'][2, 2].item(), 0.6 * 0.679 + 0.321, rel_tol=1e-6
+    assert win.indices.item() == 2 * 5 + 2
+    pscore, penalty = HEAD.penalized_scores(
+        score, HEAD.decode_boxes(reg), target, cosine_window(5), 0.021, 0.321
     )
-    assert math.isclose(win['pscore'][0, 0].item(), 0.9 * 0.679, rel_tol=1e-6)
+    assert torch.allclose(penalty, torch.ones(5, 5))  # every box 16 x 16
+    assert math.isclose(pscore[2, 2].item(), 0.6 * 0.679 + 0.321, rel_tol=1e-6)
+    assert math.isclose(pscore[0, 0].item(), 0.9 * 0.679, rel_tol=1e-6)
     # equal peaks: the one predicting the current size wins the penalty
     score, reg = hand_response(peaks=((2, 1, 0.7), (2, 3, 0.7)))
     reg[:, 2, 1] *= 3
@@ -302,10 +332,10 @@ def test_decode_window_and_penalty_change_choice():
         torch.zeros(5, 5),
         window_influence=0.0,
         penalty_k=0.5,
-        instance_size=255,
-        stride=8,
     )
-    assert out['index'].item() == 2 * 5 + 3
+    assert out.indices.item() == 2 * 5 + 3
+    with pytest.raises(ValueError, match='disagree'):
+        decode_response(score, reg, target, torch.zeros(6, 6), 0.5, 0.0)
 
 
 def test_update_size_single_and_double():
@@ -432,39 +462,27 @@ def test_box_in_crop_lands_on_the_target(center, size, side, out):
 # --------------------------------------------------------------------------
 
 
-class TargetFinderHead:
+class TargetFinderHead(USOTHead):
     """Head stand-in: "features" are crops; the target is the bright blob.
 
     The offline and memory logits peak at the response cell nearest to the
     blob centre and the regression gives the blob's extent, i.e. what a
-    perfect network would output.
+    perfect network would output. Geometry (``search_box_to_cells``,
+    ``response_axis`` ...) and decoding (``predict_by_feat``) are the real
+    :class:`USOTHead`'s.
     """
 
-    stride = 8
-
     def __init__(self):
+        super().__init__(in_channels=4, num_tower_convs=1)
         self.memory_calls = []
-
-    def template_box_to_cells(self, boxes_px):
-        return (boxes_px.clamp(7, 119) - 7) / 8
-
-    def search_box_to_cells(self, boxes_px, clamp=None):
-        if clamp is not None:
-            boxes_px = boxes_px.clamp(*clamp)
-        return (boxes_px - 31) / 8
 
     def pool(self, feat, boxes):
         return feat.new_zeros(feat.size(0), 4, 7, 7) + boxes.mean()
 
-    def template_kernel(self, z_feat, boxes_px):
-        return self.pool(z_feat, self.template_box_to_cells(boxes_px))
-
     def response_size(self, crop_size):
-        # the stand-in's "feature" is the crop itself
+        # the stand-in's "feature" is the crop itself: the official score
+        # size (I - 127) // 8 + 1 + 8
         return (crop_size - 127) // 8 + 1 + 8
-
-    def response_extent(self, size, margin_cells=0):
-        return 31.0 - 8 * margin_cells, 31.0 + 8 * (size - 1 + margin_cells)
 
     def encode_search(self, xf):
         return dict(crop=xf)
@@ -479,8 +497,8 @@ class TargetFinderHead:
     def forward_offline(self, search_enc, z_kernel):
         crop = search_enc['crop']
         size = crop.size(-1)
-        score_size = (size - 127) // 8 + 1 + 8
-        grid = response_grid(score_size, size)
+        score_size = self.response_size(size)
+        grid = self.response_axis(score_size)
         gx = grid[None, :].expand(score_size, -1)
         gy = grid[:, None].expand(-1, score_size)
         x1, y1, x2, y2 = self._locate(crop)
@@ -642,6 +660,11 @@ def test_bad_init_box_raises(box, match):
 
 def test_bad_frame_and_config_raise():
     model = _tracker_class()()
+    with pytest.raises(RuntimeError, match='before its frame 0'):
+        model.predict(
+            dict(img=textured_frame((10, 10, 40, 40))[None, None]),
+            [make_sample(3, (10, 10, 40, 40), (240, 320))],
+        )
     img = torch.rand(1, 1, 4, 240, 320) * 255
     with pytest.raises(ValueError, match='channels'):
         model.predict(
@@ -649,9 +672,14 @@ def test_bad_frame_and_config_raise():
         )
     with pytest.raises(ValueError, match='memory_index'):
         _tracker_class()(dict(memory_index='bug')).usot_test_cfg()
+    with pytest.raises(ValueError, match='crop_mode'):
+        _tracker_class()(dict(crop_mode='float')).usot_test_cfg()
+    # the stride is the head's: a stale total_stride key is rejected
+    with pytest.raises(ValueError, match="unknown.*'total_stride'"):
+        _tracker_class()(dict(total_stride=8)).usot_test_cfg()
     assert (
-        _tracker_class()().usot_test_cfg()['window_influence']
-        == USOT_TEST_CFG_DEFAULTS['window_influence']
+        _tracker_class()().usot_test_cfg().window_influence
+        == USOTTestConfig().window_influence
     )
 
 
@@ -693,6 +721,57 @@ def test_vot_mode_resets_after_failure_without_vot_toolkit():
     assert states[3:7] == [[0.0]] * 4
     assert states[7] == [1.0]  # re-initialised 5 frames after the failure
     assert len(states[8]) == 4
+
+
+def test_official_crop_mode_tracks_and_needs_8bit_frames():
+    boxes = [
+        (60 + 9 * t, 70 + 5 * t, 100 + 10 * t, 110 + 6 * t) for t in range(6)
+    ]
+    model = _tracker_class()(dict(crop_mode='official'))
+    outputs = []
+    for frame_id, box in enumerate(boxes):
+        img = textured_frame(box, seed=frame_id).round()  # 8-bit values
+        result = model.predict(
+            dict(img=img[None, None]),
+            [make_sample(frame_id, box, (240, 320))],
+        )
+        outputs.append(result[0].pred_track_instances)
+    assert model.memo.pad_value.dtype == np.uint8  # truncated mean
+    for out, box in zip(outputs[1:], boxes[1:]):
+        assert iou(out.bboxes[0].tolist(), box) > 0.75, (out.bboxes, box)
+    # fractional (e.g. normalised) frames cannot be cropped the 8-bit way
+    with pytest.raises(ValueError, match="crop_mode='official'"):
+        run_sequence(_tracker_class()(dict(crop_mode='official')), boxes[:1])
+
+
+def test_one_based_gt_shifts_init_and_results():
+    """1-based GT b + 1 tracks like 0-based GT b, reported as output + 1."""
+    boxes = [
+        (60 + 6 * t, 70 + 4 * t, 100 + 6 * t, 112 + 4 * t) for t in range(5)
+    ]
+    zero = run_sequence(_tracker_class()(), boxes)
+    model = _tracker_class()(dict(one_based_gt=True))
+    one = []
+    for frame_id, box in enumerate(boxes):
+        img = textured_frame(box, seed=frame_id)
+        gt = [v + 1 for v in box]  # the same target, 1-based
+        result = model.predict(
+            dict(img=img[None, None]), [make_sample(frame_id, gt, (240, 320))]
+        )
+        one.append(result[0].pred_track_instances)
+    assert one[0].bboxes[0].tolist() == [v + 1.0 for v in boxes[0]]
+    assert one[0].scores.tolist() == [-1.0]
+    for a, b in zip(zero, one):
+        assert torch.allclose(b.bboxes, a.bboxes + 1, atol=1e-4)
+        assert torch.allclose(b.scores, a.scores)
+    # the state is 0-based: the tracker started from the centre - (1, 1)
+    model = _tracker_class()(dict(one_based_gt=True))
+    run_sequence(model, [boxes[0]])
+    x1, y1, x2, y2 = boxes[0]
+    assert model.memo.center.tolist() == [(x1 + x2) / 2 - 1, (y1 + y2) / 2 - 1]
+    vot = _tracker_class()(dict(test_mode='VOT', one_based_gt=True))
+    with pytest.raises(ValueError, match='OPE protocol only'):
+        run_sequence(vot, boxes[:1])
 
 
 def test_context_side():
