@@ -66,10 +66,17 @@ def read_key_list(path: str) -> List[KeySpec]:
     return specs
 
 
-def formula_tensor(spec: KeySpec) -> torch.Tensor:
+#: ``golden.npz`` and the training fixtures use sin(0.37 k + index); the
+#: tracker fixture stores its own frequency (0.31).
+FORMULA_FREQUENCY = 0.37
+
+
+def formula_tensor(
+    spec: KeySpec, frequency: float = FORMULA_FREQUENCY
+) -> torch.Tensor:
     """The parity-fixture value of one key (parity/README.md).
 
-    ``w = sin(0.37 k + index)`` for k = 0..numel-1 in float64, reshaped in
+    ``w = sin(frequency k + index)`` for k = 0..numel-1 in float64, reshaped in
     C order; first matching rule: ``num_batches_tracked`` → 0;
     ``running_var`` → 1 + 0.5|w|; ``running_mean`` → 0.1 w;
     ``connect_model.bias``/``connect_model.adjust``/``*dw.weight`` →
@@ -78,6 +85,7 @@ def formula_tensor(spec: KeySpec) -> torch.Tensor:
 
     Args:
         spec (KeySpec): the key.
+        frequency (float): the sine frequency. Defaults to 0.37.
 
     Returns:
         torch.Tensor: of ``spec.shape`` and ``spec.dtype``.
@@ -86,7 +94,7 @@ def formula_tensor(spec: KeySpec) -> torch.Tensor:
     if leaf == 'num_batches_tracked':
         return torch.zeros(spec.shape, dtype=torch.int64)
     numel = int(np.prod(spec.shape)) if spec.shape else 1
-    w = np.sin(0.37 * np.arange(numel, dtype=np.float64) + spec.index)
+    w = np.sin(frequency * np.arange(numel, dtype=np.float64) + spec.index)
     w = w.reshape(spec.shape)
     if leaf == 'running_var':
         value = 1 + 0.5 * np.abs(w)
@@ -107,17 +115,20 @@ def formula_tensor(spec: KeySpec) -> torch.Tensor:
 
 
 def build_formula_state_dict(
-    specs: List[KeySpec],
+    specs: List[KeySpec], frequency: float = FORMULA_FREQUENCY
 ) -> 'OrderedDict[str, torch.Tensor]':
     """Official-layout state dict with the parity-fixture weights.
 
     Args:
         specs (list[KeySpec]): from :func:`read_key_list`.
+        frequency (float): the sine frequency. Defaults to 0.37.
 
     Returns:
         OrderedDict[str, torch.Tensor]: every key, in order.
     """
-    return OrderedDict((spec.name, formula_tensor(spec)) for spec in specs)
+    return OrderedDict(
+        (spec.name, formula_tensor(spec, frequency)) for spec in specs
+    )
 
 
 def build_zero_state_dict(specs: List[KeySpec]) -> Dict[str, torch.Tensor]:

@@ -34,7 +34,10 @@ custom_hooks = [
         modules=[f'backbone.features.{i}' for i in range(1, 14)],
     ),
 ]
-default_hooks = dict(logger=dict(interval=10))
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=1, save_begin=5, max_keep_ckpts=21),
+)
 log_processor = dict(window_size=10)
 
 # No validation while training: evaluate checkpoints with tools/test.py.

@@ -34,7 +34,10 @@ train_dataloader = dict(
     num_workers=2,
     dataset=dict(data_root=data_root, samples_per_epoch=samples_per_epoch),
 )
-default_hooks = dict(logger=dict(interval=10))
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=1, save_begin=5, max_keep_ckpts=21),
+)
 log_processor = dict(window_size=10)
 
 # No validation while training: evaluate checkpoints with tools/test.py.

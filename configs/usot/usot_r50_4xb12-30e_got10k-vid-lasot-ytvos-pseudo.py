@@ -56,3 +56,9 @@ train_dataloader = dict(
         ],
     ),
 )
+default_hooks = dict(
+    logger=dict(interval=50),
+    # Official: checkpoints from epoch 5 on; the 21 kept are epochs 10-30,
+    # the official model-selection range (tools/analysis/eval_epochs.py).
+    checkpoint=dict(interval=1, save_begin=5, max_keep_ckpts=21),
+)

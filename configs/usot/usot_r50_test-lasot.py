@@ -2,9 +2,6 @@
 # USOT on the LaSOT test set (OPE, only visible frames scored; the
 # denominator stays the full length, as mmtrack's SOTMetric does).
 _base_ = [
-    './_base_/usot_test_runtime.py',
     'mmtrack::_base_/datasets/lasot.py',
     './_base_/usot_r50.py',
 ]
-default_scope = 'mmtrack'
-custom_imports = dict(imports=['mmusot'], allow_failed_imports=False)

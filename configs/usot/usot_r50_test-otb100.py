@@ -2,9 +2,6 @@
 # USOT on OTB100 (OPE: success / norm. precision / precision), official
 # reference inference switches (README.md in this folder).
 _base_ = [
-    './_base_/usot_test_runtime.py',
     'mmtrack::_base_/datasets/otb100.py',
     './_base_/usot_r50.py',
 ]
-default_scope = 'mmtrack'
-custom_imports = dict(imports=['mmusot'], allow_failed_imports=False)

@@ -2,12 +2,9 @@
 # USOT on the TrackingNet test set: results are packed for the evaluation
 # server (format_only) into results/usot_r50_trackingnet.zip.
 _base_ = [
-    './_base_/usot_test_runtime.py',
     'mmtrack::_base_/datasets/trackingnet.py',
     './_base_/usot_r50.py',
 ]
-default_scope = 'mmtrack'
-custom_imports = dict(imports=['mmusot'], allow_failed_imports=False)
 
 # Without outfile_prefix the zip would go to a deleted temporary folder.
 val_evaluator = dict(outfile_prefix='results/usot_r50_trackingnet')

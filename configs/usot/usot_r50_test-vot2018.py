@@ -4,11 +4,8 @@
 # failures); mmtrack's VOT metric itself still imports the toolkit
 # ("pip install git+https://github.com/votchallenge/toolkit.git").
 _base_ = [
-    './_base_/usot_test_runtime.py',
     'mmtrack::_base_/datasets/vot2018.py',
     './_base_/usot_r50.py',
 ]
-default_scope = 'mmtrack'
-custom_imports = dict(imports=['mmusot'], allow_failed_imports=False)
 
 model = dict(test_cfg=dict(test_mode='VOT'))

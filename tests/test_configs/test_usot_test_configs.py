@@ -20,6 +20,7 @@ EXPECTED = {
     'usot_r50_test-trackingnet.py': ('TrackingNetDataset', None),
     'usot_r50_test-vot2018.py': ('VOTDataset', 'VOT'),
     'usot_r50_test-otb-folder.py': ('OTBFolderDataset', 'OPE'),
+    'usot_mobilenetv2_test-otb-folder.py': ('OTBFolderDataset', 'OPE'),
     'usot_r50-corrected_test-otb-folder.py': ('OTBFolderDataset', 'OPE'),
     'usot_r50-corrected_test-otb100.py': ('OTB100Dataset', 'OPE'),
     'usot_r50-official_test-otb100.py': ('OTB100Dataset', 'OPE'),
@@ -82,14 +83,25 @@ def test_official_server_results_do_not_overwrite_the_default_ones():
         assert official != default and official.startswith('results/')
 
 
-def test_otb_folder_default_root_is_shared_sot_eval():
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs', 'usot', 'usot_r50_test-otb-folder.py')
-    )
-    root = cfg.test_dataloader.dataset.data_root
-    assert osp.normpath(root) == osp.normpath(
-        osp.join(REPO, '..', 'shared', 'data', 'sot_eval')
-    )
+@pytest.mark.parametrize(
+    'name',
+    ['usot_r50_test-otb-folder.py', 'usot_mobilenetv2_test-otb-folder.py'],
+)
+def test_otb_folder_configs_inherit_mmtrack_otb100(name):
+    """mmtrack's OTB100 pipeline and metric, our dataset, a repo-local root."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'usot', name))
+    dataset = cfg.test_dataloader.dataset
+    assert dataset.type == 'OTBFolderDataset'
+    assert dataset.data_root == 'data/sot_eval/'
+    assert 'ann_file' not in dataset
+    assert [t['type'] for t in dataset.pipeline] == [
+        'LoadImageFromFile',
+        'LoadTrackAnnotations',
+        'PackTrackInputs',
+    ]
+    assert cfg.test_evaluator.type == 'SOTMetric'
+    assert cfg.default_scope == 'mmtrack'
+    assert cfg.custom_imports.imports == ['mmusot']
 
 
 def test_base_config_sets_only_valid_inference_keys():

@@ -19,12 +19,12 @@ Two known differences, measured here:
 """
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-DATA = Path(__file__).resolve().parents[2].parent / 'shared' / 'data'
+from tests.fixtures import DATA, require_shared
+
 REFERENCE = DATA / 'reference_results' / 'otb_jwlim_tracker_benchmark'
 # sot_eval name -> name in the reference results
 SEQUENCES = {
@@ -35,11 +35,11 @@ SEQUENCES = {
 }
 TRACKERS = ('STRUCK', 'MEEM', 'MUSTer')
 
-pytestmark = pytest.mark.skipif(
-    not (REFERENCE / 'recomputed_check.json').is_file()
-    or not (DATA / 'sot_eval').is_dir(),
-    reason='../shared/data (reference results, sot_eval) is absent',
-)
+
+@pytest.fixture(autouse=True)
+def shared_data():
+    require_shared(REFERENCE / 'recomputed_check.json')
+    require_shared(DATA / 'sot_eval')
 
 
 def xywh_to_xyxy(boxes):

@@ -1,9 +1,12 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-# The USOT network (usot_spec.md §3): SiamRPN++-style ResNet-50 up to layer3
-# (stride 8), 1x1 conv + BN neck to 256 channels, USOTHead. Official
-# reference behaviour by default (usot_spec.md §10): search-side pooling on
-# the (v - 31) / 8 axis, backbone BN in train mode while frozen.
-default_scope = 'mmtrack'
+# The USOT network (paper Sec. 3.2-3.3; official lib/models/): SiamRPN++-style
+# ResNet-50 up to layer3 (stride 8), 1x1 conv + BN neck to 256 channels,
+# USOTHead. Official behaviour by default (see configs/usot/README.md):
+# search-side pooling on the (v - 31) / 8 axis, backbone BN in train mode
+# while frozen.
+# mmtrack's runtime (default_scope='mmtrack', hooks, env, visualizer); every
+# USOT config inherits it through this file.
+_base_ = ['mmtrack::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmusot'], allow_failed_imports=False)
 
 exemplar_size = 127
@@ -11,7 +14,7 @@ search_size = 255
 
 model = dict(
     type='USOT',
-    # BGR 0-255, no mean/std (usot_spec.md §2.7).
+    # BGR 0-255, no mean/std (official lib/dataset_loader/datasets_usot.py).
     data_preprocessor=dict(type='TrackDataPreprocessor'),
     backbone=dict(
         type='SOTResNet',
@@ -63,7 +66,7 @@ model = dict(
     train_cfg=dict(
         exemplar_size=exemplar_size, search_size=search_size, num_memory=4
     ),
-    # Inference settings (usot_spec.md §6.1): every key, its default (the
+    # Inference settings (paper Sec. 4.1): every key, its default (the
     # official tracker's values, the exact float crop, boxes as given) and
     # its meaning is USOTTestConfig (mmusot/models/sot/usot_tracking.py;
     # table in configs/usot/README.md). List here only what a config

@@ -15,6 +15,7 @@ pytest.importorskip('mmtrack')
 
 from mmengine.runner import load_checkpoint  # noqa: E402
 
+from tests.fixtures import require_shared  # noqa: E402
 from tests.official_layout import (  # noqa: E402
     build_formula_state_dict,
     read_key_list,
@@ -22,10 +23,6 @@ from tests.official_layout import (  # noqa: E402
 from tests.test_tools.test_convert_checkpoint import load_tool  # noqa
 
 from .utils import PARITY, build_usot  # noqa: E402
-
-pytestmark = pytest.mark.skipif(
-    not (PARITY / 'golden.npz').is_file(), reason='parity fixture absent'
-)
 
 TOLERANCES = dict(
     zf=1e-4, xf=1e-4, memory=1e-4, reg=1e-4, cls=1e-5, cls_mem=1e-5
@@ -36,7 +33,9 @@ TOLERANCES = dict(
 def outputs(tmp_path_factory):
     # Official layout, as released (.pth with a 'state_dict'), through the
     # converter CLI, then mmengine's loader (weights_only by default).
-    specs = read_key_list(str(PARITY / 'usot_official_keys.txt'))
+    specs = read_key_list(
+        str(require_shared(PARITY / 'usot_official_keys.txt'))
+    )
     tmp = tmp_path_factory.mktemp('parity')
     src, dst = tmp / 'usot_official.pth', tmp / 'usot_mmusot.pth'
     torch.save(dict(state_dict=build_formula_state_dict(specs)), src)
@@ -46,7 +45,7 @@ def outputs(tmp_path_factory):
     )
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
     model.eval()
-    golden = dict(np.load(PARITY / 'golden.npz'))
+    golden = dict(np.load(require_shared(PARITY / 'golden.npz')))
     tensor = {k: torch.from_numpy(v) for k, v in golden.items()}
     with torch.no_grad():
         z_feat = model.forward_template(tensor['z'])

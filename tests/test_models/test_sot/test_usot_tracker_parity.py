@@ -23,7 +23,6 @@ trajectories within a few frames on these chaotic random weights (see the
 fixture README); it is not gated here.
 """
 
-import math
 import os.path as osp
 
 import numpy as np
@@ -38,7 +37,10 @@ from mmengine.evaluator import Evaluator  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
 from tests.fixtures import REPO, require_shared  # noqa: E402
-from tests.official_layout import KeySpec, read_key_list  # noqa: E402
+from tests.official_layout import (  # noqa: E402
+    build_formula_state_dict,
+    read_key_list,
+)
 from tests.script_loader import load_script  # noqa: E402
 
 CONFIG = osp.join(
@@ -59,43 +61,12 @@ NUM_THREADS = 2
 PROTOCOL_SEQUENCE = 'bag'
 
 
-def formula_value(spec: KeySpec, frequency: float) -> torch.Tensor:
-    """One key of the fixture's weights (parity/README.md, "The weights").
-
-    ``w = sin(frequency * k + index)``; first matching rule wins.
-    ``tests.official_layout.formula_tensor`` is the same rule set
-    with the frequency fixed at 0.37 (``golden.npz``).
-    """
-    leaf = spec.name.rsplit('.', 1)[-1]
-    if leaf == 'num_batches_tracked':
-        return torch.zeros(spec.shape, dtype=torch.int64)
-    numel = int(np.prod(spec.shape)) if spec.shape else 1
-    w = np.sin(frequency * np.arange(numel, dtype=np.float64) + spec.index)
-    w = w.reshape(spec.shape)
-    if leaf == 'running_var':
-        value = 1 + 0.5 * np.abs(w)
-    elif leaf == 'running_mean':
-        value = 0.1 * w
-    elif spec.name in (
-        'connect_model.bias',
-        'connect_model.adjust',
-    ) or spec.name.endswith('dw.weight'):
-        value = 1 + 0.1 * w
-    elif len(spec.shape) == 4:
-        value = w / math.sqrt(spec.shape[1] * spec.shape[2] * spec.shape[3])
-    elif len(spec.shape) == 1 and leaf == 'weight':
-        value = 1 + 0.1 * w
-    else:
-        value = 0.1 * w
-    return torch.from_numpy(np.ascontiguousarray(value)).to(spec.dtype)
-
-
 def fixture_state_dict(golden) -> dict:
     """The official-layout weights of the tracker fixture."""
     parity = require_shared('docs/parity')
     specs = read_key_list(str(parity / 'usot_official_keys.txt'))
     frequency = float(golden['calibration/formula_frequency'])
-    state = {spec.name: formula_value(spec, frequency) for spec in specs}
+    state = dict(build_formula_state_dict(specs, frequency))
     overrides = [
         key[len('calibration/') :]
         for key in golden.files

@@ -34,7 +34,7 @@ from mmusot.structures import context_side, region_overlap
 HEAD = USOTHead(in_channels=4, num_tower_convs=1)
 
 # --------------------------------------------------------------------------
-# memory queue (usot_spec.md §6.5)
+# memory queue (official lib/tracker/usot_tracker.py)
 # --------------------------------------------------------------------------
 
 

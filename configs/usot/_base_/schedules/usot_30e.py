@@ -8,12 +8,13 @@
 # 1e4; no gradient clipping. All epochs below are 1-based, as the official
 # code (mmengine's runner.epoch is 0-based).
 #
-# Includes the runtime (hooks, env, visualizer): list this file instead of
-# ../usot_test_runtime.py in a train config, e.g.
+# A train config lists it beside a model and a data base, e.g.
 #   _base_ = ['../_base_/usot_r50.py',
 #             '../_base_/datasets/usot_pseudo_labels.py',
 #             '../_base_/schedules/usot_30e.py']
-_base_ = ['../usot_test_runtime.py']
+# and sets default_hooks (the runtime comes with the model base); the
+# official ones: logger interval 50, checkpoints from epoch 5 on keeping 21
+# (epochs 10-30, the official model-selection range).
 
 max_epochs = 30
 # Official batch: 12 per GPU x 4 GPUs.
@@ -77,14 +78,6 @@ custom_hooks = [
     ),
 ]
 
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
-    # Official: checkpoints from epoch 5 on; the last 21 kept are epochs
-    # 10-30, the official model-selection range.
-    checkpoint=dict(
-        type='CheckpointHook', interval=1, save_begin=5, max_keep_ckpts=21
-    ),
-)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 
 # The naive stage does not use the memory branch: DDP must allow unused
