@@ -26,6 +26,7 @@ COMMANDS = {
     'mmusot-eval-pseudo-labels': 'mmusot.cli.eval_pseudo_labels:main',
     'mmusot-convert-checkpoint': 'mmusot.cli.convert_checkpoint:main',
     'mmusot-fetch-weights': 'mmusot.cli.fetch_weights:main',
+    'mmusot-track': 'mmusot.cli.track_video:cli_main',
 }
 THIN_SCRIPTS = {
     'data_converters/videos_to_pseudo_sot.py': (

@@ -1,0 +1,464 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Track one object in a video, a frame folder or a webcam stream.
+
+Writes an annotated mp4 (the box, its score, the frame number and, when
+ground truth is given, the ground-truth box and the live IoU) and a text
+file with one ``x,y,w,h`` box per frame; prints the speed and the mean IoU.
+Runs headless (nothing is shown on screen).
+
+The first box comes from ``--init-box x,y,w,h``, else from the first line
+of ``--gt FILE``, else, for an OTB-style sequence folder
+(``<seq>/img/*.jpg`` + ``<seq>/groundtruth_rect.txt``), from its
+ground-truth file, which also gives the live IoU.
+
+Examples::
+
+    python tools/demo.py clip.mp4 --init-box 120,80,60,90 \\
+        --config configs/usot/usot_r50_test-otb-folder.py \\
+        --checkpoint usot.pth
+    python tools/demo.py ../shared/data/sot_eval/Crossing \\
+        --config CONFIG --checkpoint CKPT        # OTB folder: box + IoU
+    python tools/demo.py frames/ --gt frames_gt.txt --config ... --out a.mp4
+    python tools/demo.py --webcam 0 --init-box 200,150,80,80 \\
+        --max-frames 300 --config ... --checkpoint ...
+
+Any mmtrack SOT config works (``mmtrack::sot/...`` names too); without
+``--checkpoint`` the model has the config's initial weights (only useful
+to check the plumbing).
+"""
+
+import argparse
+import os
+import os.path as osp
+import re
+import sys
+import time
+from typing import Iterator, List, Optional
+
+import cv2
+import numpy as np
+
+from mmusot.package_data import CONFIG_DIR
+
+#: USOT-MobileNetV2, the model `make demo` and the CPU configs train.
+DEFAULT_CONFIG = osp.join(
+    CONFIG_DIR, 'usot', 'usot_mobilenetv2_test-otb-folder.py'
+)
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+OTB_IMG_DIR = 'img'
+OTB_GT_NAME = 'groundtruth_rect.txt'
+#: Output frame rate when the source does not tell one (webcams, folders).
+DEFAULT_FPS = 30.0
+#: Drawing: BGR colours, line width and text size relative to the frame.
+PRED_COLOR = (0, 0, 255)
+GT_COLOR = (0, 255, 0)
+TEXT_COLOR = (255, 255, 255)
+LINE_WIDTH_FRACTION = 1 / 300
+TEXT_SCALE_FRACTION = 1 / 900
+MIN_TEXT_SCALE = 0.4
+
+
+class DemoError(Exception):
+    """Bad input: the message is shown to the user, the exit code is 1."""
+
+
+# --------------------------------------------------------------- sources
+class FrameSource:
+    """Frames (BGR uint8) of a video file, a folder or a webcam.
+
+    Args:
+        frames (Iterator[np.ndarray]): the frames.
+        name (str): for output file names.
+        fps (float): frame rate of the source (0 if unknown).
+        length (int, optional): number of frames, if known.
+        gt_file (str, optional): an OTB-style folder's ground truth.
+    """
+
+    def __init__(
+        self,
+        frames: Iterator[np.ndarray],
+        name: str,
+        fps: float = 0.0,
+        length: Optional[int] = None,
+        gt_file: Optional[str] = None,
+    ) -> None:
+        self.frames = frames
+        self.name = name
+        self.fps = fps
+        self.length = length
+        self.gt_file = gt_file
+
+
+def natural_key(name: str) -> list:
+    """Sort key with numbers compared as numbers (``2.jpg`` < ``10.jpg``)."""
+    return [
+        int(part) if part.isdigit() else part.lower()
+        for part in re.split(r'(\d+)', name)
+    ]
+
+
+def _capture_frames(capture: cv2.VideoCapture, first: np.ndarray):
+    try:
+        yield first
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            yield frame
+    finally:
+        capture.release()
+
+
+def open_capture(target, description: str) -> FrameSource:
+    """A video file or a webcam through ``cv2.VideoCapture``."""
+    capture = cv2.VideoCapture(target)
+    if not capture.isOpened():
+        capture.release()
+        raise DemoError(f'cannot open {description}')
+    ok, first = capture.read()
+    if not ok or first is None:
+        capture.release()
+        raise DemoError(f'cannot read a frame from {description}')
+    fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    name = (
+        f'webcam{target}'
+        if isinstance(target, int)
+        else osp.splitext(osp.basename(target))[0]
+    )
+    return FrameSource(
+        _capture_frames(capture, first),
+        name,
+        fps if np.isfinite(fps) else 0.0,
+        count if count > 0 else None,
+    )
+
+
+def _folder_frames(paths: List[str]):
+    for path in paths:
+        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+        if frame is None:
+            raise DemoError(f'cannot read image {path}')
+        yield frame
+
+
+def open_folder(folder: str) -> FrameSource:
+    """A folder of images, or an OTB-style sequence folder."""
+    gt_file = None
+    img_dir = folder
+    if osp.isdir(osp.join(folder, OTB_IMG_DIR)):
+        img_dir = osp.join(folder, OTB_IMG_DIR)
+        if osp.isfile(osp.join(folder, OTB_GT_NAME)):
+            gt_file = osp.join(folder, OTB_GT_NAME)
+    names = sorted(
+        (
+            f
+            for f in os.listdir(img_dir)
+            if f.lower().endswith(IMAGE_SUFFIXES)
+            and osp.isfile(osp.join(img_dir, f))
+        ),
+        key=natural_key,
+    )
+    if not names:
+        raise DemoError(
+            f'no image ({"/".join(IMAGE_SUFFIXES)}) in folder {img_dir}'
+        )
+    paths = [osp.join(img_dir, n) for n in names]
+    return FrameSource(
+        _folder_frames(paths),
+        osp.basename(osp.normpath(folder)),
+        0.0,
+        len(paths),
+        gt_file,
+    )
+
+
+def open_source(args: argparse.Namespace) -> FrameSource:
+    """The frame source the arguments name."""
+    if args.webcam is not None:
+        return open_capture(args.webcam, f'webcam {args.webcam}')
+    if not osp.exists(args.input):
+        raise DemoError(f'input not found: {args.input}')
+    if osp.isdir(args.input):
+        return open_folder(args.input)
+    return open_capture(args.input, f'video {args.input}')
+
+
+# ------------------------------------------------------------------ boxes
+def parse_box(text: str) -> np.ndarray:
+    """``'x,y,w,h'`` (commas or spaces) → (4,) float64."""
+    fields = [v for v in re.split(r'[,\s]+', text.strip()) if v]
+    try:
+        values = [float(v) for v in fields]
+    except ValueError:
+        values = []
+    if len(values) != 4:
+        raise DemoError(
+            f'--init-box must be x,y,w,h (4 numbers), got {text!r}'
+        )
+    return np.array(values)
+
+
+def read_gt(path: str) -> np.ndarray:
+    """A ground-truth file: one ``x,y,w,h`` line per frame."""
+    from mmusot.datasets.otb_folder_dataset import parse_groundtruth
+
+    if not osp.isfile(path):
+        raise DemoError(f'ground-truth file not found: {path}')
+    try:
+        return parse_groundtruth(path, osp.basename(path))
+    except ValueError as err:
+        raise DemoError(str(err)) from None
+
+
+def iou_xywh(pred: np.ndarray, gt: np.ndarray) -> Optional[float]:
+    """IoU of two ``[x, y, w, h]`` boxes (mmdet's ``bbox_overlaps``, as
+    mmtrack's OPE success); None when the ground truth has no area."""
+    from mmdet.evaluation.functional import bbox_overlaps
+
+    if not (np.isfinite(gt).all() and gt[2] > 0 and gt[3] > 0):
+        return None
+    if not np.isfinite(pred).all():
+        return 0.0
+    to_xyxy = lambda b: np.array([[b[0], b[1], b[0] + b[2], b[1] + b[3]]])  # noqa: E731
+    return float(bbox_overlaps(to_xyxy(gt), to_xyxy(pred))[0, 0])
+
+
+# ---------------------------------------------------------------- drawing
+def draw(
+    frame: np.ndarray,
+    frame_no: int,
+    box: np.ndarray,
+    score: float,
+    gt: Optional[np.ndarray],
+    iou: Optional[float],
+) -> np.ndarray:
+    """The annotated frame: ground truth (green), prediction (red), text."""
+    out = frame.copy()
+    height, width = out.shape[:2]
+    thickness = max(1, int(round(max(height, width) * LINE_WIDTH_FRACTION)))
+    scale = max(MIN_TEXT_SCALE, max(height, width) * TEXT_SCALE_FRACTION)
+    for b, color in ((gt, GT_COLOR), (box, PRED_COLOR)):
+        if b is not None and np.isfinite(b).all() and b[2] > 0 and b[3] > 0:
+            x, y, w, h = (int(round(v)) for v in b)
+            cv2.rectangle(out, (x, y), (x + w, y + h), color, thickness)
+    text = f'#{frame_no}  ' + (
+        'init' if frame_no == 0 else f'score {score:.3f}'
+    )
+    if iou is not None:
+        text += f'  IoU {iou:.2f}'
+    origin = (5, int(30 * scale) + 5)
+    cv2.putText(
+        out,
+        text,
+        origin,
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (0, 0, 0),
+        thickness + 2,
+        cv2.LINE_AA,
+    )
+    cv2.putText(
+        out,
+        text,
+        origin,
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        TEXT_COLOR,
+        thickness,
+        cv2.LINE_AA,
+    )
+    return out
+
+
+# -------------------------------------------------------------------- CLI
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(
+        description='Track one object in a video, a frame folder or a '
+        'webcam; write an annotated mp4 and the boxes.'
+    )
+    parser.add_argument(
+        'input',
+        nargs='?',
+        help='video file, image folder or OTB-style sequence folder',
+    )
+    parser.add_argument(
+        '--webcam', type=int, help='webcam index (instead of an input)'
+    )
+    parser.add_argument('--init-box', help='first box: x,y,w,h in pixels')
+    parser.add_argument(
+        '--gt', help='ground truth: one x,y,w,h line per frame'
+    )
+    parser.add_argument(
+        '--config',
+        default=DEFAULT_CONFIG,
+        help='tracker config (default: USOT R50 test config)',
+    )
+    parser.add_argument('--checkpoint', help='tracker weights')
+    parser.add_argument('--device', default='cpu', help='cpu, cuda:0, ...')
+    parser.add_argument(
+        '--out',
+        help='annotated video (default: work_dirs/demo/<input name>.mp4)',
+    )
+    parser.add_argument(
+        '--out-txt',
+        help='boxes, x,y,w,h per line (default: the video name with .txt)',
+    )
+    parser.add_argument('--max-frames', type=int, help='stop after N frames')
+    parser.add_argument(
+        '--fps', type=float, help='output video frame rate (default: input)'
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='config overrides key=value (as tools/test.py)',
+    )
+    args = parser.parse_args(argv)
+    if (args.input is None) == (args.webcam is None):
+        parser.error('give either an input (video/folder) or --webcam N')
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error('--max-frames must be >= 1')
+    return args
+
+
+def _progress(total: Optional[int]):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # optional: no bar without tqdm
+        return None
+    return tqdm(total=total, unit='frame', dynamic_ncols=True)
+
+
+def _fps(value: Optional[float]) -> str:
+    return 'n/a fps' if value is None else f'{value:.1f} fps'
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run the demo; raises :class:`DemoError` on bad input."""
+    from mmusot.apis import Tracker, check_box
+
+    source = open_source(args)
+    gt_path = args.gt or source.gt_file
+    gt = read_gt(gt_path) if gt_path else None
+    if args.init_box is not None:
+        init_box = parse_box(args.init_box)
+    elif gt is not None:
+        init_box = gt[0]
+    else:
+        raise DemoError(
+            'no initial box: give --init-box x,y,w,h, or --gt FILE (its '
+            'first line is used)'
+        )
+    frames = iter(source.frames)
+    first = next(frames)
+    try:
+        init_box = check_box(init_box, first.shape)
+    except ValueError as err:
+        raise DemoError(f'initial box: {err}') from None
+
+    out = args.out or osp.join('work_dirs', 'demo', f'{source.name}.mp4')
+    out_txt = args.out_txt or osp.splitext(out)[0] + '.txt'
+    for path in (out, out_txt):
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    try:
+        tracker = Tracker.from_config(
+            args.config,
+            args.checkpoint,
+            args.device,
+            args.cfg_options,
+        )
+    except FileNotFoundError as err:
+        raise DemoError(str(err)) from None
+
+    if args.checkpoint is None:
+        print(
+            "warning: no --checkpoint: the tracker has its config's "
+            'initial weights, its boxes mean nothing',
+            file=sys.stderr,
+        )
+    height, width = first.shape[:2]
+    fps_out = args.fps or source.fps or DEFAULT_FPS
+    writer = cv2.VideoWriter(
+        out, cv2.VideoWriter_fourcc(*'mp4v'), fps_out, (width, height)
+    )
+    if not writer.isOpened():
+        raise DemoError(f'cannot write video {out}')
+    total = source.length
+    if args.max_frames is not None:
+        total = min(total or args.max_frames, args.max_frames)
+    bar = _progress(total)
+    boxes, ious = [], []
+    track_seconds = 0.0
+    start_all = time.perf_counter()
+    try:
+        frame_no = 0
+        frame = first
+        while frame is not None:
+            start = time.perf_counter()
+            if frame_no == 0:
+                tracker.init(frame, init_box)
+                box, score = tracker.box, tracker.score
+            else:
+                box, score = tracker.track(frame)
+            track_seconds += time.perf_counter() - start
+            gt_box = (
+                gt[frame_no] if gt is not None and frame_no < len(gt) else None
+            )
+            iou = iou_xywh(box, gt_box) if gt_box is not None else None
+            if iou is not None:
+                ious.append(iou)
+            boxes.append(box)
+            writer.write(draw(frame, frame_no, box, score, gt_box, iou))
+            if bar is not None:
+                bar.update(1)
+            frame_no += 1
+            if args.max_frames is not None and frame_no >= args.max_frames:
+                break
+            frame = next(frames, None)
+    finally:
+        writer.release()
+        if bar is not None:
+            bar.close()
+    elapsed = time.perf_counter() - start_all
+    from mmusot.evaluation import write_track_results
+
+    write_track_results(out_txt, np.array(boxes))
+    summary = dict(
+        frames=len(boxes),
+        fps=len(boxes) / track_seconds if track_seconds > 0 else None,
+        overall_fps=len(boxes) / elapsed if elapsed > 0 else None,
+        mean_iou=float(np.mean(ious)) if ious else None,
+        iou_frames=len(ious),
+        video=out,
+        boxes=out_txt,
+    )
+    print(
+        f'{summary["frames"]} frames; tracking {_fps(summary["fps"])} '
+        f'(model calls), {_fps(summary["overall_fps"])} overall (with '
+        'decoding and drawing)'
+    )
+    if summary['mean_iou'] is not None:
+        print(
+            f'mean IoU {summary["mean_iou"]:.3f} over {len(ious)} frames '
+            f'with ground truth ({gt_path})'
+        )
+    print(f'video: {out}\nboxes: {out_txt}')
+    return summary
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Run the tool; returns the summary (exits with 1 on a bad input)."""
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except DemoError as err:
+        sys.exit(f'error: {err}')
+
+
+def cli_main(argv: Optional[List[str]] = None) -> int:
+    """Console entry point ``mmusot-track``: exit status 0 on success."""
+    main(argv)
+    return 0
