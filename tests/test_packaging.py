@@ -27,6 +27,7 @@ COMMANDS = {
     'mmusot-convert-checkpoint': 'mmusot.cli.convert_checkpoint:main',
     'mmusot-fetch-weights': 'mmusot.cli.fetch_weights:main',
     'mmusot-track': 'mmusot.cli.track_video:cli_main',
+    'mmusot-demo': 'mmusot.cli.learn_and_track:main',
 }
 THIN_SCRIPTS = {
     'data_converters/videos_to_pseudo_sot.py': (

@@ -13,7 +13,10 @@ _base_ = [
     './_base_/schedules/usot_30e.py',
 ]
 
-pretrained = '~/.cache/mmusot/weights/sot_resnet50_augnet_bgr255.pth'
+pretrained = (
+    '{{$MMUSOT_CACHE:~/.cache/mmusot}}'
+    '/weights/sot_resnet50_augnet_bgr255.pth'
+)
 data_root = 'data/unlabeled_pseudo/'
 batch_size = 8
 samples_per_epoch = 200

@@ -294,7 +294,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--config',
         default=DEFAULT_CONFIG,
-        help='tracker config (default: USOT R50 test config)',
+        help='tracker config (default: USOT-MobileNetV2 test config)',
     )
     parser.add_argument('--checkpoint', help='tracker weights')
     parser.add_argument('--device', default='cpu', help='cpu, cuda:0, ...')

@@ -22,8 +22,9 @@ from ..utils.safe_load import safe_torch_load
 
 #: ``scheme://`` locations (http, s3, open-mmlab, ...): mmengine's business.
 REMOTE_PATTERN = re.compile(r'^[A-Za-z][\w+.-]*://')
-#: Where ``make weights`` puts the pretrained backbones.
-WEIGHTS_HINT = '.cache/mmusot/weights'
+#: ``make weights`` puts the pretrained backbones in ``$MMUSOT_CACHE/weights``
+#: (default ``~/.cache/mmusot/weights``).
+WEIGHTS_HINT = '/weights/'
 
 
 class MissingCheckpointError(FileNotFoundError):

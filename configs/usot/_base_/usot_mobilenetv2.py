@@ -10,7 +10,10 @@
 # USOT's raw BGR 0-255 input like the ResNet-50 version.
 _base_ = ['./usot_r50.py']
 
-pretrained = '~/.cache/mmusot/weights/sot_mobilenet_v2_imagenet_bgr255.pth'
+pretrained = (
+    '{{$MMUSOT_CACHE:~/.cache/mmusot}}'
+    '/weights/sot_mobilenet_v2_imagenet_bgr255.pth'
+)
 backbone_channels = 96  # features.13
 last_block = 13
 channels = 128

@@ -58,7 +58,7 @@ class TrainProgressHook(Hook):
             self._bar.set_postfix(
                 epoch=runner.epoch + 1,
                 stage=stage,
-                loss=f'{float(outputs["loss"]):.3f}',
+                loss=f'{outputs["loss"].item():.3f}',
                 refresh=False,
             )
 

