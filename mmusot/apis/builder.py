@@ -105,7 +105,7 @@ def load_tracker_config(
     return cfg
 
 
-def _quiet_init_weights(model: torch.nn.Module) -> None:
+def quiet_init_weights(model: torch.nn.Module) -> None:
     """``model.init_weights()`` without its per-parameter log.
 
     mmengine writes the initialisation of every parameter to the current
@@ -187,7 +187,7 @@ def build_tracker(
     init_default_scope(cfg.get('default_scope', 'mmtrack'))
     model = MODELS.build(cfg.model)
     if checkpoint is None:
-        _quiet_init_weights(model)
+        quiet_init_weights(model)
     else:
         use_safe_local_loading()
         load_checkpoint(

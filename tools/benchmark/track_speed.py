@@ -1,7 +1,8 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Tracking speed of mmusot's USOT and mmtrack's SiamRPN++, same frames.
+"""Tracking speed of mmusot's USOT (ResNet-50 and MobileNetV2) and
+mmtrack's SiamRPN++, on the same frames.
 
-Both trackers get random weights (no checkpoint is needed for speed),
+All trackers get random weights (no checkpoint is needed for speed),
 the same frames already on the device, and run their whole per-frame
 ``predict`` (crop, network, post-processing). USOT runs once per crop mode
 (``test_cfg.crop_mode``): ``'exact'``, the float crop on the device (the
@@ -36,6 +37,10 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 USOT_CONFIG = osp.join(REPO, 'configs', 'usot', '_base_', 'usot_r50.py')
+USOT_MOBILENET_CONFIG = osp.join(
+    REPO, 'configs', 'usot', '_base_', 'usot_mobilenetv2.py'
+)
+USOT_MOBILENET = 'USOT-MobileNetV2'
 SIAMRPN_CONFIG = (
     'sot/siamese_rpn/siamese-rpn_r50_8xb28-20e_imagenetvid-'
     'imagenetdet-coco_base.py'
@@ -87,8 +92,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--trackers',
         nargs='+',
-        default=['usot', 'siamrpn'],
-        choices=['usot', 'siamrpn'],
+        default=['usot', 'usot-mobilenetv2', 'siamrpn'],
+        choices=['usot', 'usot-mobilenetv2', 'siamrpn'],
     )
     parser.add_argument(
         '--crop-modes',
@@ -141,24 +146,30 @@ def usot_name(crop_mode: str) -> str:
 
 
 def build_models(names: List[str]) -> Dict[str, torch.nn.Module]:
-    """USOT from configs/usot/_base_/usot_r50.py; SiamRPN++ from mmtrack."""
+    """USOT from configs/usot/_base_/usot_{r50,mobilenetv2}.py; SiamRPN++
+    from mmtrack (random weights, no per-parameter initialisation log)."""
     from mmengine.config import Config
     from mmtrack.registry import MODELS
     from mmtrack.utils import register_all_modules
 
     register_all_modules(init_default_scope=True)
     import mmusot  # noqa: F401  (registers USOT)
+    from mmusot.apis import quiet_init_weights
 
     models = {}
-    if 'usot' in names:
-        cfg = Config.fromfile(USOT_CONFIG)
-        cfg.model.backbone.init_cfg = None
-        models[usot_name('exact')] = MODELS.build(cfg.model)
+    for name, key, config in (
+        (usot_name('exact'), 'usot', USOT_CONFIG),
+        (USOT_MOBILENET, 'usot-mobilenetv2', USOT_MOBILENET_CONFIG),
+    ):
+        if key in names:
+            cfg = Config.fromfile(config)
+            cfg.model.backbone.init_cfg = None
+            models[name] = MODELS.build(cfg.model)
     if 'siamrpn' in names:
         cfg = Config.fromfile(osp.join(mmtrack_config_dir(), SIAMRPN_CONFIG))
         cfg.model.backbone.init_cfg = None
         model = MODELS.build(cfg.model)
-        model.init_weights()  # reset_parameters() of neck/head, offline
+        quiet_init_weights(model)  # reset_parameters() of neck/head
         models['SiamRPN++'] = model
     return models
 
@@ -322,7 +333,7 @@ def main() -> None:
 
     print()
     header = (
-        f'{"tracker":<14} {"precision":<16} {"median ms":>10} '
+        f'{"tracker":<18} {"precision":<16} {"median ms":>10} '
         f'{"fps":>8} {"vs SiamRPN++":>13}  note'
     )
     print(header)
@@ -331,13 +342,13 @@ def main() -> None:
     for name, label, median, note in rows:
         if median is None:
             print(
-                f'{name:<14} {label:<16} {"-":>10} {"-":>8} {"-":>13}  {note}'
+                f'{name:<18} {label:<16} {"-":>10} {"-":>8} {"-":>13}  {note}'
             )
             continue
         ratio = reference.get(label)
         ratio = f'{ratio / median:.2f}x' if ratio else '-'
         print(
-            f'{name:<14} {label:<16} {median * 1e3:>10.1f} '
+            f'{name:<18} {label:<16} {median * 1e3:>10.1f} '
             f'{1.0 / median:>8.2f} {ratio:>13}  {note}'
         )
 
