@@ -454,15 +454,24 @@ class MultiTracker:
     y2]`` and ``scores`` (1,). :meth:`track_many` then calls it once per
     frame for all targets (first frames still go through ``predict``).
 
+    mmusot's USOT implements the hook (targets with the same search size
+    share one pass through the network).
+
     Args:
         model (torch.nn.Module): from :func:`~mmusot.apis.build_tracker`.
         pipeline (list[dict], optional): see :class:`InferenceEngine`.
+        batch (bool): use the model's ``track_batch`` when it has one.
+            Defaults to True.
     """
 
     def __init__(
-        self, model: torch.nn.Module, pipeline: Optional[List[dict]] = None
+        self,
+        model: torch.nn.Module,
+        pipeline: Optional[List[dict]] = None,
+        batch: bool = True,
     ) -> None:
         self.engine = InferenceEngine(model, pipeline)
+        self.batch = batch
         self._targets: Dict[Hashable, dict] = {}
         self._next_id = 0
         self._shape: Optional[Tuple[int, int]] = None
@@ -503,6 +512,8 @@ class MultiTracker:
         return list(self._targets)
 
     def _batch_hook(self) -> Optional[Callable]:
+        if not self.batch:
+            return None
         hook = getattr(self.model, 'track_batch', None)
         return hook if callable(hook) else None
 

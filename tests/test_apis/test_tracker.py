@@ -135,7 +135,7 @@ def test_multi_tracker_equals_one_tracker_per_target(tiny_model):
         tracker.init(frames[0], box)
         singles.append([tracker.track(f) for f in frames[1:]])
 
-    multi = MultiTracker(tiny_model)
+    multi = MultiTracker(tiny_model, batch=False)  # one after the other
     ids = multi.init_many(frames[0], {'square': truth[0], 'other': second})
     assert ids == ['square', 'other'] == multi.target_ids
     for t, frame in enumerate(frames[1:]):
@@ -160,7 +160,7 @@ def test_multi_tracker_uses_the_track_batch_hook(tiny_model):
 
     frames, truth = moving_square(3)
     boxes = {'a': truth[0], 'b': [90.0, 60.0, 28.0, 28.0]}
-    plain = MultiTracker(tiny_model)
+    plain = MultiTracker(tiny_model, batch=False)
     plain.init_many(frames[0], boxes)
     expected = [plain.track_many(f) for f in frames[1:]]
 
@@ -189,6 +189,38 @@ def test_multi_tracker_uses_the_track_batch_hook(tiny_model):
     for exp, res in zip(expected, got):
         for key in boxes:
             np.testing.assert_allclose(res[key][0], exp[key][0], atol=1e-5)
+
+
+def test_usot_batches_targets_through_one_network_pass(tiny_model):
+    """USOT's own track_batch: the same boxes as one tracker per target,
+    with one backbone pass per frame for all targets (same search size)."""
+    from mmusot.apis import MultiTracker
+
+    frames, truth = moving_square(4)
+    boxes = {'a': truth[0], 'b': [90.0, 60.0, 28.0, 28.0], 'c': truth[0]}
+    plain = MultiTracker(tiny_model, batch=False)
+    plain.init_many(frames[0], boxes)
+    expected = [plain.track_many(f) for f in frames[1:]]
+
+    batch_sizes = []
+    hook = tiny_model.backbone.register_forward_hook(
+        lambda module, args, out: batch_sizes.append(args[0].shape[0])
+    )
+    try:
+        batched = MultiTracker(tiny_model)
+        batched.init_many(frames[0], boxes)
+        batch_sizes.clear()
+        got = [batched.track_many(f) for f in frames[1:]]
+    finally:
+        hook.remove()
+    assert batch_sizes == [3, 3, 3]
+    for exp, res in zip(expected, got):
+        for key in boxes:
+            np.testing.assert_allclose(res[key][0], exp[key][0], atol=1e-3)
+            assert res[key][1] == pytest.approx(exp[key][1], abs=1e-4)
+    # identical targets stay identical, whatever their batch position
+    for res in got:
+        np.testing.assert_allclose(res['a'][0], res['c'][0], atol=1e-4)
 
 
 @pytest.mark.parametrize(

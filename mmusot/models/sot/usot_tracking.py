@@ -442,28 +442,71 @@ class USOTTrackingMixin:
         memo = self.memo
         if 'memory' not in memo:
             raise RuntimeError('USOT.track called before init')
-        cfg = memo.cfg
         img = self._to_bgr(img)
-        height, width = img.shape[-2:]
-        instance_size = memo.instance_size
-        center, size = memo.center, memo.size
-
-        s_z = context_side(size, cfg.context_amount)
-        scale_z = cfg.exemplar_size / s_z
-        s_x = python2round(s_z * instance_size / cfg.exemplar_size)
-        x_crop = self._crop(
-            self._crop_source(img), center, s_x, instance_size, img.device
-        )
+        x_crop, scale_z = self._search_crop(img)
         x_feat = self.forward_search(x_crop)
         search_enc = self.head.encode_search(x_feat)
         cls_logits, reg = self.head.forward_offline(search_enc, memo.z_kernel)
-        if cfg.dedupe_memory:
+        if memo.cfg.dedupe_memory:
             mem_kernels, counts = memo.memory.build_distinct_queue()
         else:
             mem_kernels, counts = memo.memory.build_queue(), None
         mem_logits = self.head.forward_memory(
             search_enc, mem_kernels[None], counts
         )
+        return [
+            self._update_state(
+                img, x_feat, cls_logits, mem_logits, reg, scale_z
+            )
+        ]
+
+    def _search_crop(self, img: Tensor) -> Tuple[Tensor, Tensor]:
+        """The search crop of ``self.memo``'s target and its scale.
+
+        Returns:
+            tuple[Tensor, Tensor]: the crop (1, 3, S, S) and ``scale_z``,
+            crop pixels per frame pixel.
+        """
+        memo = self.memo
+        cfg = memo.cfg
+        s_z = context_side(memo.size, cfg.context_amount)
+        scale_z = cfg.exemplar_size / s_z
+        s_x = python2round(s_z * memo.instance_size / cfg.exemplar_size)
+        x_crop = self._crop(
+            self._crop_source(img),
+            memo.center,
+            s_x,
+            memo.instance_size,
+            img.device,
+        )
+        return x_crop, scale_z
+
+    def _update_state(
+        self,
+        img: Tensor,
+        x_feat: Tensor,
+        cls_logits: Tensor,
+        mem_logits: Tensor,
+        reg: Tensor,
+        scale_z: Tensor,
+    ) -> InstanceData:
+        """Pick the box, move ``self.memo``'s state, grow its memory.
+
+        Args:
+            img (Tensor): the frame, (1, 3, H, W).
+            x_feat (Tensor): the target's search feature, (1, C, F, F).
+            cls_logits, mem_logits (Tensor): (1, 1, S, S) responses.
+            reg (Tensor): (1, 4, S, S) distances.
+            scale_z (Tensor): from :meth:`_search_crop`.
+
+        Returns:
+            InstanceData: ``bboxes`` (1, 4) xyxy frame pixels, ``scores``
+            (1,).
+        """
+        memo = self.memo
+        cfg = memo.cfg
+        height, width = img.shape[-2:]
+        center, size = memo.center, memo.size
         best = self.head.predict_by_feat(
             cls_logits,
             mem_logits,
@@ -480,7 +523,7 @@ class USOTTrackingMixin:
         pred_center = (box[:2] + box[2:]) / 2
         pred_size = (box[2:] - box[:2]) / scale_z
         lr = best.penalties[0] * score * cfg.lr
-        new_center = center + (pred_center - instance_size // 2) / scale_z
+        new_center = center + (pred_center - memo.instance_size // 2) / scale_z
         new_size = update_size(size, pred_size, lr, cfg.size_smoothing)
         # python-scalar clamps: no host-to-device copy (a CUDA sync point)
         new_center = torch.stack(
@@ -501,7 +544,82 @@ class USOTTrackingMixin:
 
         top_left = (new_center - new_size / 2).clamp(min=0)
         bboxes = torch.cat((top_left, top_left + new_size))[None]
-        return [InstanceData(bboxes=bboxes, scores=best.scores)]
+        return InstanceData(bboxes=bboxes, scores=best.scores)
+
+    # ------------------------------------------------------ many targets
+    def track_batch(
+        self, inputs: dict, data_samples: list, memos: list
+    ) -> List[InstanceData]:
+        """Track several targets of one frame through one network pass.
+
+        The opt-in batching hook of :class:`mmusot.apis.MultiTracker`: each
+        target keeps its own state (``memos[k]``, as :meth:`init` made it);
+        the search crops of targets with the same search size go through
+        the backbone, neck and heads together (the memory head with each
+        target's full queue). Results equal per-target :meth:`predict`
+        calls up to float rounding.
+
+        Args:
+            inputs (dict[str, Tensor]): ``img`` of shape (1, 1, C, H, W).
+            data_samples (list[TrackDataSample]): one per target, with
+                ``metainfo['frame_id'] > 0``.
+            memos (list[addict.Dict]): the targets' states, updated in
+                place (``frame_id``, ``bbox`` and the tracking state).
+
+        Returns:
+            list[InstanceData]: per target, ``bboxes`` (1, 4) xyxy frame
+            pixels (in the ground truth's convention) and ``scores`` (1,).
+        """
+        if len(data_samples) != len(memos):
+            raise ValueError(
+                f'{len(data_samples)} data samples for {len(memos)} targets'
+            )
+        img = self._to_bgr(self._single_frame(inputs))
+        saved = getattr(self, 'memo', None)
+        try:
+            crops = []
+            for memo in memos:
+                if 'memory' not in memo:
+                    raise RuntimeError('USOT.track_batch before init')
+                self.memo = memo
+                crops.append(self._search_crop(img))
+            results: List[Optional[InstanceData]] = [None] * len(memos)
+            sizes = [memo.instance_size for memo in memos]
+            for size in sorted(set(sizes)):
+                group = [k for k, s in enumerate(sizes) if s == size]
+                x_feat = self.forward_search(
+                    torch.cat([crops[k][0] for k in group])
+                )
+                enc = self.head.encode_search(x_feat)
+                cls_logits, reg = self.head.forward_offline(
+                    enc, torch.cat([memos[k].z_kernel for k in group])
+                )
+                queues = torch.stack(
+                    [memos[k].memory.build_queue() for k in group]
+                )
+                mem_logits = self.head.forward_memory(enc, queues)
+                for j, k in enumerate(group):
+                    self.memo = memos[k]
+                    part = slice(j, j + 1)
+                    result = self._update_state(
+                        img,
+                        x_feat[part],
+                        cls_logits[part],
+                        mem_logits[part],
+                        reg[part],
+                        crops[k][1],
+                    )
+                    memos[k].frame_id = self._frame_id([data_samples[k]])
+                    memos[k].bbox = bbox_xyxy_to_cxcywh(result.bboxes[0])
+                    if memos[k].cfg.one_based_gt:
+                        result.bboxes = result.bboxes + ONE_BASED_ORIGIN
+                    results[k] = result
+        finally:
+            if saved is None:
+                self.__dict__.pop('memo', None)
+            else:
+                self.memo = saved
+        return results
 
     # -------------------------------------------------------------- OPE
     def predict_ope(
