@@ -28,6 +28,11 @@ COMMANDS = {
     'mmusot-fetch-weights': 'mmusot.cli.fetch_weights:main',
     'mmusot-track': 'mmusot.cli.track_video:cli_main',
     'mmusot-demo': 'mmusot.cli.learn_and_track:main',
+    'mmusot-vot-trax': 'mmusot.cli.vot_trax:main',
+    'mmusot-otb-to-vot': 'mmusot.cli.otb_to_vot:main',
+    'mmusot-otb-to-got10k': 'mmusot.cli.otb_to_got10k:main',
+    'mmusot-got10k': 'mmusot.cli.got10k_eval:main',
+    'mmusot-vot-summary': 'mmusot.cli.vot_summary:main',
 }
 THIN_SCRIPTS = {
     'data_converters/videos_to_pseudo_sot.py': (

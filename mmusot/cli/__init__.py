@@ -9,10 +9,19 @@ command                        module
 ``mmusot-eval-pseudo-labels``  :mod:`.eval_pseudo_labels`
 ``mmusot-convert-checkpoint``  :mod:`.convert_checkpoint`
 ``mmusot-fetch-weights``       :mod:`.fetch_weights`
+``mmusot-demo``                :mod:`.learn_and_track` (``make demo``)
+``mmusot-track``               :mod:`.track_video` (``cli_main``)
+``mmusot-vot-trax``            :mod:`.vot_trax`
+``mmusot-otb-to-vot``          :mod:`.otb_to_vot`
+``mmusot-otb-to-got10k``       :mod:`.otb_to_got10k`
+``mmusot-got10k``              :mod:`.got10k_eval`
+``mmusot-vot-summary``         :mod:`.vot_summary`
 =============================  =========================================
 
-Each module has ``main(argv=None) -> int`` (the exit status). The scripts
-under ``data_converters/`` and ``tools/`` call the same ``main``. The
+Each module has ``main(argv=None) -> int`` (the exit status;
+``track_video.main`` returns its summary and ``cli_main`` the status).
+The scripts under ``data_converters/`` and ``tools/`` call the same
+``main``. The
 submodules are imported on demand: the converters need only numpy and
 OpenCV, while the checkpoint tools import torch.
 """
@@ -22,6 +31,13 @@ __all__ = [
     'datasets_to_pseudo_sot',
     'eval_pseudo_labels',
     'fetch_weights',
+    'got10k_eval',
+    'learn_and_track',
+    'otb_to_got10k',
+    'otb_to_vot',
     'pseudo_label_args',
+    'track_video',
     'videos_to_pseudo_sot',
+    'vot_summary',
+    'vot_trax',
 ]

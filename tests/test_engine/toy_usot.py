@@ -209,10 +209,11 @@ class MMUSOTToyRecorder(Hook):
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCHEDULE = osp.join(REPO, 'configs/usot/_base_/schedules/usot_30e.py')
 
-#: The real 30-epoch schedule config, shrunk to 4 epochs of the toy model:
-#: cycle stage from epoch 2, backbone layers unfrozen at epoch 3.
+#: The real 30-epoch schedule config (with mmtrack's runtime, which USOT's
+#: model bases bring), shrunk to 4 epochs of the toy model: cycle stage from
+#: epoch 2, backbone layers unfrozen at epoch 3.
 TOY_CONFIG = """
-_base_ = [{schedule!r}]
+_base_ = ['mmtrack::_base_/default_runtime.py', {schedule!r}]
 default_scope = 'mmtrack'
 custom_imports = dict(
     imports=['mmusot', 'tests.test_engine.toy_usot'],

@@ -4,8 +4,8 @@
 * polygon -> box conversions on numbers worked out by hand;
 * a TraX session in this process (server thread, ``vot-trax``'s own
   client): the boxes equal those of :class:`mmusot.apis.Tracker` on the
-  same frames, for file and encoded-buffer images, rectangle and polygon
-  regions and a re-initialisation; bad input gets an error reply with
+  same frames, for file, encoded-buffer and raw RGB images, rectangle and
+  polygon regions and a re-initialisation; bad input gets an error reply with
   the reason, ``quit`` ends the server cleanly;
 * the real command under the VOT toolkit's own client (its tracker
   registry reading the printed ``trackers.ini`` section, its TraX
@@ -28,6 +28,7 @@ import torch
 from mmusot.toolkits.vot_trax import (
     EXIT_ERROR,
     EXIT_OK,
+    IMAGE_FORMATS,
     TraxInputError,
     TraxTrackerServer,
     polygon_to_xywh,
@@ -179,11 +180,15 @@ def test_trax_session_equals_the_tracking_api(tmp_path, tiny_tracker):
         paths.append(str(tmp_path / f'{i:04d}.png'))
         cv2.imwrite(paths[-1], frame)
 
-    session = ThreadedServer(tiny_tracker, name='tiny-usot')
+    assert TraxTrackerServer(None).image_formats == ('path', 'buffer')
+    # (memory images of this size are safe from the libtrax bug)
+    session = ThreadedServer(
+        tiny_tracker, name='tiny-usot', image_formats=IMAGE_FORMATS
+    )
     client = session.client
     assert client.tracker_name == 'tiny-usot'
     assert client.region_formats == ['rectangle', 'polygon']
-    assert set(client.image_formats) == {'path', 'buffer'}
+    assert set(client.image_formats) == {'path', 'buffer', 'memory'}
 
     # rectangle init on a file image; file and buffer frames
     x, y, w, h = truth[0]
@@ -213,7 +218,9 @@ def test_trax_session_equals_the_tracking_api(tmp_path, tiny_tracker):
         {},
     )
     np.testing.assert_allclose(_boxes(state)[0], truth[2], atol=TRAX_ATOL)
-    state, _ = client.frame({'color': trax.FileImage.create(paths[3])}, {}, [])
+    # a raw memory image is RGB
+    rgb = trax.MemoryImage.create(np.ascontiguousarray(frames[3][..., ::-1]))
+    state, _ = client.frame({'color': rgb}, {}, [])
     served.append((_boxes(state)[0], float(_boxes(state)[1]['confidence'])))
 
     client.quit()
@@ -295,10 +302,13 @@ def test_command_under_the_vot_toolkit(tmp_path, tiny):
     state, _ = runtime.initialize(
         sequence.frame(0), [sequence.frame(0).groundtruth()]
     )
+    region = state[0].region
+    assert isinstance(region, Rectangle)
     np.testing.assert_allclose(
-        state[0].region.bounds(), truth[0], atol=TRAX_ATOL
+        [region.x, region.y, region.width, region.height],
+        truth[0],
+        atol=TRAX_ATOL,
     )
-    assert isinstance(state[0].region, Rectangle)
     for i in (1, 2):
         state, _ = runtime.update(sequence.frame(i), [])
         region = state[0].region
@@ -313,4 +323,14 @@ def test_command_under_the_vot_toolkit(tmp_path, tiny):
     outside = Rectangle(1000, 1000, 5, 5)
     with pytest.raises(TrackerException, match='is outside the 160x120'):
         runtime.initialize(sequence.frame(0), [outside])
+    runtime.stop()
+
+    # a tracker that cannot start says why instead of timing out
+    args = cli.parse_args([config, '--checkpoint', str(tmp_path / 'no.pth')])
+    ini.write_text(trackers_ini_entry('broken', cli.serve_command(args)))
+    runtime = Registry([str(tmp_path)])['broken'].runtime()
+    with pytest.raises(TrackerException, match='cannot start the tracker'):
+        runtime.initialize(
+            sequence.frame(0), [sequence.frame(0).groundtruth()]
+        )
     runtime.stop()

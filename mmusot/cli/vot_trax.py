@@ -1,0 +1,220 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Serve an mmusot tracker over TraX, for the VOT toolkit.
+
+The VOT toolkit starts this command for each sequence and talks TraX to it
+(:mod:`mmusot.toolkits.vot_trax`). Register it in the workspace's
+``trackers.ini``; ``--print-trackers-ini`` writes the section with
+absolute paths (the toolkit runs trackers in a temporary folder)::
+
+    mmusot-vot-trax configs/usot/usot_mobilenetv2_test-otb-folder.py \\
+        --checkpoint usot_mnv2.pth --threads 2 \\
+        --print-trackers-ini USOT_MNv2 >> vot_ws/trackers.ini
+    vot evaluate --workspace vot_ws USOT_MNv2
+
+Any mmtrack SOT config works (``mmtrack::sot/...`` names too);
+``--opencv MIL`` serves an OpenCV baseline instead of a model. Needs the
+optional extra ``vot`` (``pip install 'vot-trax>=4.0.2,<5'``). Exit
+status: 0 after the client's ``quit``, 1 after an error reply (bad input
+or a tracker that could not start: the client gets the reason), 3 when
+the client went away, 2 for bad arguments.
+"""
+
+import argparse
+import os.path as osp
+import shlex
+import sys
+from typing import List, Optional
+
+from mmusot.toolkits.vot_trax import (
+    DEFAULT_IMAGE_FORMATS,
+    EXIT_OK,
+    IMAGE_FORMATS,
+    POLYGON_BOX_MODES,
+    TraxTrackerServer,
+    isolate_protocol_streams,
+    trackers_ini_entry,
+)
+
+#: Seconds the toolkit waits for each reply (start-up included) in the
+#: printed ``trackers.ini`` section: model loading takes a while on a
+#: busy CPU.
+DEFAULT_INI_TIMEOUT = 300
+#: Exit status for bad command-line arguments (argparse's).
+EXIT_USAGE = 2
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
+    parser = argparse.ArgumentParser(
+        prog='mmusot-vot-trax', description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        'config',
+        nargs='?',
+        help='tracker config (file or package::path); omit with --opencv',
+    )
+    parser.add_argument('--checkpoint', help='model weights')
+    parser.add_argument('--device', default='cpu', help="default 'cpu'")
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='config overrides, as tools/test.py takes them',
+    )
+    parser.add_argument(
+        '--opencv',
+        metavar='KIND',
+        help='serve an OpenCV tracker (MIL, KCF, CSRT) instead of a model',
+    )
+    parser.add_argument(
+        '--name', help='tracker name in the handshake (default: config)'
+    )
+    parser.add_argument(
+        '--polygon-box',
+        choices=POLYGON_BOX_MODES,
+        default='minmax',
+        help='polygon -> box: bounding rectangle (minmax, default) or the '
+        'area-preserving box of SiamFC-style VOT scripts (area)',
+    )
+    parser.add_argument(
+        '--image-formats',
+        nargs='+',
+        choices=IMAGE_FORMATS,
+        default=list(DEFAULT_IMAGE_FORMATS),
+        help='image formats to accept (default: path buffer)',
+    )
+    parser.add_argument(
+        '--threads', type=int, help='torch CPU threads (torch default)'
+    )
+    parser.add_argument(
+        '--print-trackers-ini',
+        metavar='IDENTIFIER',
+        help='print a trackers.ini section running this command, and exit',
+    )
+    parser.add_argument(
+        '--ini-timeout',
+        type=int,
+        default=DEFAULT_INI_TIMEOUT,
+        help='reply timeout of the printed section, seconds (default 300)',
+    )
+    args = parser.parse_args(argv)
+    if (args.config is None) == (args.opencv is None):
+        parser.error('give either a config or --opencv KIND')
+    if args.threads is not None and args.threads < 1:
+        parser.error('--threads must be >= 1')
+    bad = [o for o in args.cfg_options if '=' not in o]
+    if bad:
+        parser.error(f'--cfg-options takes KEY=VALUE items, got {bad}')
+    return args
+
+
+def cfg_options(items: List[str]) -> Optional[dict]:
+    """``KEY=VALUE`` items parsed as mmengine's ``DictAction`` does."""
+    if not items:
+        return None
+    from mmengine.config import DictAction
+
+    options = {}
+    for item in items:
+        key, value = item.split('=', 1)
+        options[key] = DictAction._parse_iterable(value)
+    return options
+
+
+def _absolute(path: str) -> str:
+    """Absolute local paths; ``package::`` names and URLs unchanged."""
+    if '::' in path or '://' in path:
+        return path
+    return osp.abspath(osp.expanduser(path))
+
+
+def serve_command(args: argparse.Namespace) -> List[str]:
+    """The command line that serves the tracker of ``args``, with absolute
+    paths and the same interpreter.
+
+    Returns:
+        list[str]: program and arguments.
+    """
+    command = [sys.executable, '-m', 'mmusot.cli.vot_trax']
+    if args.config is not None:
+        command.append(_absolute(args.config))
+    else:
+        command += ['--opencv', args.opencv]
+    if args.checkpoint:
+        command += ['--checkpoint', _absolute(args.checkpoint)]
+    if args.device != 'cpu':
+        command += ['--device', args.device]
+    if args.cfg_options:
+        command += ['--cfg-options', *args.cfg_options]
+    if args.name:
+        command += ['--name', args.name]
+    if args.polygon_box != 'minmax':
+        command += ['--polygon-box', args.polygon_box]
+    if list(args.image_formats) != list(DEFAULT_IMAGE_FORMATS):
+        command += ['--image-formats', *args.image_formats]
+    if args.threads:
+        command += ['--threads', str(args.threads)]
+    return command
+
+
+def build(args: argparse.Namespace):
+    """The tracker to serve (an mmusot ``Tracker`` or ``OpenCVTracker``)."""
+    if args.opencv is not None:
+        from mmusot.apis import OpenCVTracker
+
+        return OpenCVTracker(args.opencv)
+    import torch
+
+    from mmusot.apis import Tracker
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return Tracker.from_config(
+        args.config,
+        args.checkpoint,
+        args.device,
+        cfg_options(args.cfg_options),
+    )
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command; returns the exit status."""
+    args = parse_args(argv)
+    if args.print_trackers_ini:
+        try:
+            section = trackers_ini_entry(
+                args.print_trackers_ini,
+                serve_command(args),
+                label=args.name,
+                timeout=args.ini_timeout,
+            )
+        except ValueError as err:
+            print(f'mmusot-vot-trax: {err}', file=sys.stderr)
+            return EXIT_USAGE
+        print(section, end='')
+        return EXIT_OK
+    # Before anything logs: stdout now belongs to the protocol alone.
+    isolate_protocol_streams()
+    name = args.name or (
+        f'opencv-{args.opencv}'
+        if args.opencv
+        else osp.splitext(osp.basename(args.config))[0]
+    )
+    options = dict(
+        name=name,
+        description=shlex.join(sys.argv[1:] if argv is None else argv),
+        polygon_mode=args.polygon_box,
+        image_formats=args.image_formats,
+    )
+    try:
+        tracker = build(args)
+    except Exception as err:  # reported to the client, not a timeout
+        reason = f'cannot start the tracker: {type(err).__name__}: {err}'
+        print(f'mmusot-vot-trax: {reason}', file=sys.stderr)
+        return TraxTrackerServer(None, **options).fail(reason)
+    return TraxTrackerServer(tracker, **options).run()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,1 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
