@@ -14,8 +14,7 @@ _base_ = [
 ]
 
 pretrained = (
-    '{{$MMUSOT_CACHE:~/.cache/mmusot}}'
-    '/weights/sot_resnet50_augnet_bgr255.pth'
+    '{{$MMUSOT_CACHE:~/.cache/mmusot}}/weights/sot_resnet50_augnet_bgr255.pth'
 )
 data_root = 'data/unlabeled_pseudo/'
 batch_size = 8
