@@ -27,27 +27,15 @@ from mmusot.toolkits.got10k_tracker import (
 )
 from mmusot.toolkits.layouts import GOT10K_LIST_NAME, GOT10K_SUBSETS
 
+from .tracker_args import add_tracker_args, build, check_tracker_args
+
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
     parser = argparse.ArgumentParser(
         prog='mmusot-got10k', description=__doc__.splitlines()[0]
     )
-    parser.add_argument(
-        'config', nargs='?', help='tracker config; omit with --opencv'
-    )
-    parser.add_argument('--checkpoint', help='model weights')
-    parser.add_argument('--device', default='cpu', help="default 'cpu'")
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        default=[],
-        metavar='KEY=VALUE',
-        help='config overrides, as tools/test.py takes them',
-    )
-    parser.add_argument(
-        '--opencv', metavar='KIND', help='an OpenCV tracker (MIL, KCF, CSRT)'
-    )
+    add_tracker_args(parser)
     parser.add_argument('--root', required=True, help='GOT-10k root')
     parser.add_argument(
         '--subset', choices=GOT10K_SUBSETS, default='val', help='default val'
@@ -61,12 +49,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--report-dir', default='reports', help="default 'reports'"
     )
-    parser.add_argument(
-        '--threads', type=int, help='torch CPU threads (torch default)'
-    )
     args = parser.parse_args(argv)
-    if (args.config is None) == (args.opencv is None):
-        parser.error('give either a config or --opencv KIND')
+    check_tracker_args(parser, args)
     return args
 
 
@@ -85,8 +69,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
         return 1
     from got10k.experiments import ExperimentGOT10k
-
-    from mmusot.cli.vot_trax import build
 
     try:
         tracker = GOT10kTracker(build(args), name=args.name)

@@ -35,6 +35,8 @@ from mmusot.toolkits.vot_trax import (
     trackers_ini_entry,
 )
 
+from .tracker_args import add_tracker_args, build, check_tracker_args
+
 #: Seconds the toolkit waits for each reply (start-up included) in the
 #: printed ``trackers.ini`` section: model loading takes a while on a
 #: busy CPU.
@@ -48,25 +50,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='mmusot-vot-trax', description=__doc__.splitlines()[0]
     )
-    parser.add_argument(
-        'config',
-        nargs='?',
-        help='tracker config (file or package::path); omit with --opencv',
-    )
-    parser.add_argument('--checkpoint', help='model weights')
-    parser.add_argument('--device', default='cpu', help="default 'cpu'")
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        default=[],
-        metavar='KEY=VALUE',
-        help='config overrides, as tools/test.py takes them',
-    )
-    parser.add_argument(
-        '--opencv',
-        metavar='KIND',
-        help='serve an OpenCV tracker (MIL, KCF, CSRT) instead of a model',
-    )
+    add_tracker_args(parser)
     parser.add_argument(
         '--name', help='tracker name in the handshake (default: config)'
     )
@@ -85,9 +69,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='image formats to accept (default: path buffer)',
     )
     parser.add_argument(
-        '--threads', type=int, help='torch CPU threads (torch default)'
-    )
-    parser.add_argument(
         '--print-trackers-ini',
         metavar='IDENTIFIER',
         help='print a trackers.ini section running this command, and exit',
@@ -99,27 +80,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='reply timeout of the printed section, seconds (default 300)',
     )
     args = parser.parse_args(argv)
-    if (args.config is None) == (args.opencv is None):
-        parser.error('give either a config or --opencv KIND')
-    if args.threads is not None and args.threads < 1:
-        parser.error('--threads must be >= 1')
-    bad = [o for o in args.cfg_options if '=' not in o]
-    if bad:
-        parser.error(f'--cfg-options takes KEY=VALUE items, got {bad}')
+    check_tracker_args(parser, args)
     return args
-
-
-def cfg_options(items: List[str]) -> Optional[dict]:
-    """``KEY=VALUE`` items parsed as mmengine's ``DictAction`` does."""
-    if not items:
-        return None
-    from mmengine.config import DictAction
-
-    options = {}
-    for item in items:
-        key, value = item.split('=', 1)
-        options[key] = DictAction._parse_iterable(value)
-    return options
 
 
 def _absolute(path: str) -> str:
@@ -156,26 +118,6 @@ def serve_command(args: argparse.Namespace) -> List[str]:
     if args.threads:
         command += ['--threads', str(args.threads)]
     return command
-
-
-def build(args: argparse.Namespace):
-    """The tracker to serve (an mmusot ``Tracker`` or ``OpenCVTracker``)."""
-    if args.opencv is not None:
-        from mmusot.apis import OpenCVTracker
-
-        return OpenCVTracker(args.opencv)
-    import torch
-
-    from mmusot.apis import Tracker
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    return Tracker.from_config(
-        args.config,
-        args.checkpoint,
-        args.device,
-        cfg_options(args.cfg_options),
-    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:
