@@ -315,7 +315,44 @@ def _result(sample) -> TrackResult:
 
 
 # ------------------------------------------------------------ trackers
-class Tracker:
+class _Wrapper:
+    """What :class:`Tracker` and :class:`MultiTracker` share: the engine."""
+
+    engine: InferenceEngine
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Union[str, Config],
+        checkpoint: Optional[str] = None,
+        device: Union[str, torch.device] = 'cpu',
+        cfg_options: Optional[dict] = None,
+    ) -> '_Wrapper':
+        """Build the model (:func:`~mmusot.apis.build_tracker`) and wrap it.
+
+        Args:
+            config (str | Config): config file, ``package::path`` name or
+                ``Config``.
+            checkpoint (str, optional): weights; without, the config's
+                ``init_cfg``. Defaults to None.
+            device (str | torch.device): Defaults to 'cpu'.
+            cfg_options (dict, optional): config overrides.
+
+        Returns:
+            Tracker | MultiTracker: a tracker not yet initialised, or a
+            multi-tracker with no target yet.
+        """
+        from .builder import build_tracker
+
+        return cls(build_tracker(config, checkpoint, device, cfg_options))
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """torch.nn.Module: the network."""
+        return self.engine.model
+
+
+class Tracker(_Wrapper):
     """Follow one target through frames, with any mmtrack SOT model.
 
     Example::
@@ -340,36 +377,6 @@ class Tracker:
         self._shape: Optional[Tuple[int, int]] = None
         self.box: Optional[np.ndarray] = None
         self.score: Optional[float] = None
-
-    @classmethod
-    def from_config(
-        cls,
-        config: Union[str, Config],
-        checkpoint: Optional[str] = None,
-        device: Union[str, torch.device] = 'cpu',
-        cfg_options: Optional[dict] = None,
-    ) -> 'Tracker':
-        """Build the model (:func:`~mmusot.apis.build_tracker`) and wrap it.
-
-        Args:
-            config (str | Config): config file, ``package::path`` name or
-                ``Config``.
-            checkpoint (str, optional): weights; without, the config's
-                ``init_cfg``. Defaults to None.
-            device (str | torch.device): Defaults to 'cpu'.
-            cfg_options (dict, optional): config overrides.
-
-        Returns:
-            Tracker: not yet initialised.
-        """
-        from .builder import build_tracker
-
-        return cls(build_tracker(config, checkpoint, device, cfg_options))
-
-    @property
-    def model(self) -> torch.nn.Module:
-        """torch.nn.Module: the network."""
-        return self.engine.model
 
     @property
     def frame_id(self) -> int:
@@ -431,7 +438,7 @@ def _check_same_size(frame: np.ndarray, shape: Tuple[int, int]) -> None:
         )
 
 
-class MultiTracker:
+class MultiTracker(_Wrapper):
     """Several targets in the same frames, one network.
 
     Each target keeps its own tracking state (the model's ``memo``),
@@ -475,36 +482,6 @@ class MultiTracker:
         self._targets: Dict[Hashable, dict] = {}
         self._next_id = 0
         self._shape: Optional[Tuple[int, int]] = None
-
-    @classmethod
-    def from_config(
-        cls,
-        config: Union[str, Config],
-        checkpoint: Optional[str] = None,
-        device: Union[str, torch.device] = 'cpu',
-        cfg_options: Optional[dict] = None,
-    ) -> 'MultiTracker':
-        """Build the model (:func:`~mmusot.apis.build_tracker`) and wrap it.
-
-        Args:
-            config (str | Config): config file, ``package::path`` name or
-                ``Config``.
-            checkpoint (str, optional): weights; without, the config's
-                ``init_cfg``. Defaults to None.
-            device (str | torch.device): Defaults to 'cpu'.
-            cfg_options (dict, optional): config overrides.
-
-        Returns:
-            MultiTracker: with no target yet.
-        """
-        from .builder import build_tracker
-
-        return cls(build_tracker(config, checkpoint, device, cfg_options))
-
-    @property
-    def model(self) -> torch.nn.Module:
-        """torch.nn.Module: the network."""
-        return self.engine.model
 
     @property
     def target_ids(self) -> List[Hashable]:

@@ -27,13 +27,7 @@ from tests.test_apis.tiny_models import (
 NO_PRETRAINED = {'model.backbone.init_cfg': None}
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    # The test machine is shared: one thread is faster than two fighting.
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 
 @pytest.fixture(scope='module')

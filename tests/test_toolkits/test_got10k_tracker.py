@@ -18,7 +18,6 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from mmusot.toolkits import GOT10kTracker, otb_to_got10k, pil_to_bgr
@@ -35,12 +34,7 @@ RECORD_ATOL = 5e-4
 MIN_AO = 0.6
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 
 def _iou(a, b):

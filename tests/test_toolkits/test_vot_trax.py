@@ -23,7 +23,6 @@ import threading
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from mmusot.toolkits.vot_trax import (
     EXIT_ERROR,
@@ -47,13 +46,7 @@ TRAX_ATOL = 1e-4
 DIAMOND = [10, 0, 20, 10, 10, 20, 0, 10]
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    # The test machine is shared: one thread is faster than two fighting.
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 
 @pytest.fixture(scope='module')

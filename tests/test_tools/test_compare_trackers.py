@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from tests.fixtures import require_shared
 from tests.script_loader import load_script
@@ -21,12 +20,7 @@ from tests.test_apis.tiny_models import (
 NUM_FRAMES = 6
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 
 @pytest.fixture(scope='module')

@@ -8,7 +8,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from tests.script_loader import REPO, load_script
 from tests.test_apis.tiny_models import (
@@ -21,12 +20,7 @@ NUM_FRAMES = 5
 SIZE = (120, 160)  # H, W
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 
 @pytest.fixture(scope='module')

@@ -7,7 +7,6 @@ import json
 import os
 
 import pytest
-import torch
 
 from tests.script_loader import load_script
 from tests.test_apis.tiny_models import (
@@ -17,13 +16,7 @@ from tests.test_apis.tiny_models import (
     write_tiny_usot_config,
 )
 
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 
 @pytest.fixture
