@@ -20,6 +20,7 @@ from .tables import (
     markdown_table,
     ope_markdown_table,
     ope_rows,
+    per_sequence_markdown_table,
     write_csv,
     write_markdown,
 )
@@ -42,6 +43,7 @@ __all__ = [
     'markdown_table',
     'ope_markdown_table',
     'ope_rows',
+    'per_sequence_markdown_table',
     'write_csv',
     'write_markdown',
 ]

@@ -146,3 +146,43 @@ def ope_markdown_table(
         dict(OPE_COLUMNS),
         decimals,
     )
+
+
+def per_sequence_markdown_table(
+    results: Sequence[OPEResult], decimals: int = DEFAULT_DECIMALS
+) -> str:
+    """Markdown table of success AUC / precision@20 per sequence.
+
+    One row per sequence (in the results' order) and
+    one column per tracker (as in :func:`ope_markdown_table`, best success
+    AUC first), each cell ``AUC / precision``: where a pooled score hides a
+    tracker that wins most sequences but loses the long ones.
+
+    Args:
+        results (Sequence[OPEResult]): one per tracker, on the same
+            sequences.
+        decimals (int): decimals of the scores. Defaults to 1.
+
+    Returns:
+        str: the table (ends with a newline).
+    """
+    ordered = sorted(results, key=lambda r: -r.success)
+    if not ordered:
+        return ''
+    names = list(ordered[0].per_sequence)
+    rows = []
+    for name in names:
+        row: Dict[str, Any] = {'sequence': name}
+        for result in ordered:
+            scores = result.per_sequence.get(name)
+            row[result.name] = (
+                None
+                if scores is None
+                else f'{_format(scores["success"], decimals)} / '
+                f'{_format(scores["precision"], decimals)}'
+            )
+        rows.append(row)
+    columns = ['sequence'] + [r.name for r in ordered]
+    headers = {'sequence': 'Sequence (AUC / prec.@20)'}
+    headers.update({r.name: r.name for r in ordered})
+    return markdown_table(rows, columns, headers, decimals)

@@ -128,6 +128,7 @@ def test_tables_carry_the_numbers(tmp_path, otb_root, result_dirs):
         markdown_table,
         ope_markdown_table,
         ope_rows,
+        per_sequence_markdown_table,
         read_result_folder,
         write_csv,
     )
@@ -149,6 +150,15 @@ def test_tables_carry_the_numbers(tmp_path, otb_root, result_dirs):
     ideal = 100 * (20 / 21 + 20 / 21 * 2 / 3) / 2
     assert table[2] == f'| ideal | {ideal:.1f} | 100.0 | 100.0 | - | 7 |'
     assert table[3] == f'| good | {SUCCESS:.1f} | 87.5 | 75.0 | - | 7 |'
+
+    per_sequence = per_sequence_markdown_table([good, perfect]).splitlines()
+    assert per_sequence[0] == '| Sequence (AUC / prec.@20) | ideal | good |'
+    assert per_sequence[1] == '|:---|:---|:---|'
+    assert per_sequence[2:] == [
+        f'| SeqA | {100 * 20 / 21:.1f} / 100.0 | {SUCCESS_A:.1f} / 75.0 |',
+        f'| SeqB | {100 * 20 / 21 * 2 / 3:.1f} / 100.0 | '
+        f'{SUCCESS_B:.1f} / 100.0 |',
+    ]
 
     write_csv(str(tmp_path / 't.csv'), ope_rows([good, perfect]))
     with open(tmp_path / 't.csv') as f:

@@ -81,6 +81,10 @@ def test_mil_table_plot_and_cache(tool, otb_root, tmp_path, capsys):
         f'{result.norm_precision:.1f} | {result.fps:.1f} | 12 |'
     )
     assert row in table and row in printed
+    alpha = result.per_sequence['Alpha']
+    assert (
+        f'| Alpha | {alpha["success"]:.1f} / {alpha["precision"]:.1f} |'
+    ) in table.split('## Per sequence')[1]
     assert (out / 'results.csv').read_text().startswith('tracker,success,')
     assert (out / 'success_precision.png').read_bytes()[:4] == b'\x89PNG'
     meta = json.loads((folder / 'meta.json').read_text())

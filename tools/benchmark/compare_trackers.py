@@ -328,6 +328,7 @@ def main(argv: Optional[List[str]] = None) -> list:
         load_sequences,
         ope_markdown_table,
         ope_rows,
+        per_sequence_markdown_table,
         plot_success_precision,
         write_csv,
         write_markdown,
@@ -371,6 +372,8 @@ def main(argv: Optional[List[str]] = None) -> list:
         + table
         + ''.join(f'\n- {note}' for note in notes)
         + ('\n' if notes else '')
+        + '\n## Per sequence\n\n'
+        + per_sequence_markdown_table(results)
     )
     write_markdown(osp.join(args.out_dir, 'results.md'), text)
     write_csv(osp.join(args.out_dir, 'results.csv'), ope_rows(results))
