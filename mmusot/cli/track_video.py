@@ -248,26 +248,18 @@ def draw(
     if iou is not None:
         text += f'  IoU {iou:.2f}'
     origin = (5, int(30 * scale) + 5)
-    cv2.putText(
-        out,
-        text,
-        origin,
-        cv2.FONT_HERSHEY_SIMPLEX,
-        scale,
-        (0, 0, 0),
-        thickness + 2,
-        cv2.LINE_AA,
-    )
-    cv2.putText(
-        out,
-        text,
-        origin,
-        cv2.FONT_HERSHEY_SIMPLEX,
-        scale,
-        TEXT_COLOR,
-        thickness,
-        cv2.LINE_AA,
-    )
+    # a dark outline under the text keeps it readable on any background
+    for color, width in (((0, 0, 0), thickness + 2), (TEXT_COLOR, thickness)):
+        cv2.putText(
+            out,
+            text,
+            origin,
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            color,
+            width,
+            cv2.LINE_AA,
+        )
     return out
 
 
