@@ -40,6 +40,10 @@ def changed(before, after, names):
 def train(tmp_path, refreeze=False):
     config = write_toy_config(tmp_path / 'toy.py', refreeze=refreeze)
     cfg = load_config(config, work_dir=str(tmp_path / 'work'))
+    # mmengine names the run's logger after the config file and the second
+    # it starts: two toy runs in the same second would share one logger
+    # (and its log file). A name per test keeps each run's log its own.
+    cfg.experiment_name = f'toy_{tmp_path.name}'
     runner = build_runner(cfg, config)
     runner.train()
     return runner
