@@ -183,6 +183,5 @@ def per_sequence_markdown_table(
             )
         rows.append(row)
     columns = ['sequence'] + [r.name for r in ordered]
-    headers = {'sequence': 'Sequence (AUC / prec.@20)'}
-    headers.update({r.name: r.name for r in ordered})
+    headers = {'sequence': 'Sequence (AUC / prec.@20)'}  # others: the names
     return markdown_table(rows, columns, headers, decimals)
