@@ -39,7 +39,9 @@ except ImportError:  # pragma: no cover
 
 
 def add_common_args(
-    parser: argparse.ArgumentParser, default_preset: str = 'default'
+    parser: argparse.ArgumentParser,
+    default_preset: str = 'default',
+    default_shot_cut: Optional[float] = None,
 ) -> None:
     """Add the arguments shared by all converters to ``parser``.
 
@@ -47,6 +49,8 @@ def add_common_args(
         parser (argparse.ArgumentParser): the converter's parser.
         default_preset (str): the ``--preset`` default. Defaults to
             ``'default'``; ``''`` lets the caller pick one per layout.
+        default_shot_cut (float, optional): the ``--shot-cut`` default
+            (None: videos are not split at shot cuts unless asked).
     """
     parser.add_argument('out', help='output dataset root (data_root)')
     parser.add_argument(
@@ -118,6 +122,21 @@ def add_common_args(
         action='store_true',
         help='keep decoded frames of filtered videos',
     )
+    on = f'on, {default_shot_cut}' if default_shot_cut else 'off'
+    parser.add_argument(
+        '--shot-cut',
+        type=float,
+        default=default_shot_cut,
+        metavar='D',
+        help='split edited videos at shot cuts (frames whose colour '
+        'histogram is farther than D, in (0, 1], from the previous '
+        f"frame's); each shot becomes its own track (default: {on})",
+    )
+    parser.add_argument(
+        '--no-shot-cut',
+        action='store_true',
+        help='never split videos (the official behaviour)',
+    )
     parser.add_argument('--jpeg-quality', type=int, default=95)
     parser.add_argument('--quiet', action='store_true')
 
@@ -141,6 +160,7 @@ def settings_from_args(args: argparse.Namespace) -> PseudoLabelSettings:
         reversed_interpolation=args.reversed_interpolation,
         keep_filtered_frames=args.keep_filtered_frames,
         jpeg_quality=args.jpeg_quality,
+        shot_cut=None if args.no_shot_cut else args.shot_cut,
     )
     if args.work_size:
         over['work_size'] = tuple(args.work_size)
@@ -172,7 +192,11 @@ def run_conversion(
         summary = merge(args.out, args.name, names)
         print(format_summary(summary))
         return 0
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     mine = select_shard(sources, index, count)
     bar = None
     if tqdm is not None and not args.quiet:

@@ -12,6 +12,8 @@ Examples::
 (``python data_converters/videos_to_pseudo_sot.py`` is the same command.)
 The input is searched recursively for video files (mp4, avi, mov, mkv, ...)
 and frame folders (a folder holding images, in lexicographic order).
+Edited videos are split at their shot cuts, each shot discovered on its
+own (``--no-shot-cut``: never, as the official code).
 """
 
 import argparse
@@ -19,6 +21,7 @@ import sys
 from typing import List, Optional
 
 from mmusot.pseudo_labels import discover_sources
+from mmusot.pseudo_labels.shots import SHOT_CUT_DISTANCE
 
 from .pseudo_label_args import add_common_args, run_conversion
 
@@ -29,7 +32,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         'input', help='a folder (searched recursively) or one video file'
     )
-    add_common_args(parser)
+    # users' videos are often edited: split them at shot cuts by default
+    add_common_args(parser, default_shot_cut=SHOT_CUT_DISTANCE)
     return parser.parse_args(argv)
 
 

@@ -60,6 +60,7 @@ from .quality import (
     passes_video_filter,
     video_quality,
 )
+from .shots import SHOT_CUT_DISTANCE, ShotCutDetector
 from .video_io import (
     VideoReadError,
     VideoSource,
@@ -116,6 +117,8 @@ __all__ = [
     'fragment_bounds',
     'passes_video_filter',
     'PseudoLabelSettings',
+    'ShotCutDetector',
+    'SHOT_CUT_DISTANCE',
     'PRESETS',
     'preset_settings',
     'process_video',

@@ -48,6 +48,7 @@ from .quality import (
     passes_video_filter,
     video_quality,
 )
+from .shots import ShotCutDetector, check_shot_cut
 from .video_io import VideoReadError, VideoSource, count_frames, iter_frames
 from .writer import (
     FRAME_TEMPLATE,
@@ -116,6 +117,11 @@ class PseudoLabelSettings:
         keep_filtered_frames (bool): keep frames of videos without any kept
             track. Defaults to False.
         candidates (CandidateConfig): Eq. 1-2 constants.
+        shot_cut (float, optional): split videos at shot cuts, frames whose
+            colour histogram is farther than this from the previous frame's
+            (see :mod:`.shots`); every shot becomes its own track. Not with
+            ``window``. Defaults to None (no splitting, as the official
+            code).
     """
 
     flow: str = 'dis'
@@ -142,13 +148,28 @@ class PseudoLabelSettings:
     jpeg_quality: int = 95
     keep_filtered_frames: bool = False
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
+    shot_cut: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        check_shot_cut(self.shot_cut)
+        if self.shot_cut is not None and self.window:
+            raise ValueError(
+                'shot_cut and window cannot be combined: a windowed '
+                'dataset (LaSOT) holds single-shot videos'
+            )
 
     def to_dict(self) -> dict:
-        """JSON-able form (tuples become lists)."""
+        """JSON-able form (tuples become lists).
+
+        ``shot_cut`` is left out when off, so that folders written before
+        it existed keep matching their settings.
+        """
         d = asdict(self)
         d['work_size'] = list(self.work_size)
         d['window'] = list(self.window) if self.window else None
         d['candidates']['alphas'] = list(self.candidates.alphas)
+        if self.shot_cut is None:
+            del d['shot_cut']
         return d
 
 
@@ -412,8 +433,10 @@ def _remove_outputs(out_root: str, name: str) -> None:
         base = os.path.basename(name)
         if os.path.isdir(folder):
             for f in os.listdir(folder):
+                # name.txt, name.wNNN.txt (windows), name.sNNN.txt (shots)
                 if f == base + ext or (
-                    f.startswith(base + '.w') and f.endswith(ext)
+                    f.startswith((base + '.w', base + '.s'))
+                    and f.endswith(ext)
                 ):
                     os.unlink(os.path.join(folder, f))
 
@@ -472,6 +495,8 @@ def _process(source, out_root, s, tmp, t0):
             total = min(total, s.max_frames)
         ranges = unit_ranges(total, s.window)
     units: List[_Unit] = []
+    detect_cut = ShotCutDetector(s.shot_cut) if s.shot_cut else None
+    cuts: List[int] = []  # 1-based first frames of the 2nd, 3rd... shots
     frame_hw = None
     resized = 0
     n = 0
@@ -488,6 +513,12 @@ def _process(source, out_root, s, tmp, t0):
             frame = cv2.resize(
                 frame, (frame_hw[1], frame_hw[0]), interpolation=cv2.INTER_AREA
             )
+        if detect_cut is not None and detect_cut(frame):
+            # the shot so far is one unit; this frame starts the next
+            units[-1].end = n - 1
+            units[-1].finish()
+            units.append(_Unit(n, None, s, backend, frame_hw))
+            cuts.append(n + 1)
         ok, jpg = cv2.imencode('.jpg', frame, encode)
         if not ok:
             raise VideoReadError(f'{source.path}: cannot encode frame {n}')
@@ -525,12 +556,15 @@ def _process(source, out_root, s, tmp, t0):
         tracks=[],
     )
     summary_tracks = []
+    if cuts:
+        quality['shot_cuts'] = cuts
     for t in tracks:
-        ann_rel = (
-            f'annotations/{name}.w{t["track_id"]:03d}.txt'
-            if windowed
-            else f'annotations/{name}.txt'
-        )
+        if windowed:
+            ann_rel = f'annotations/{name}.w{t["track_id"]:03d}.txt'
+        elif cuts:
+            ann_rel = f'annotations/{name}.s{t["track_id"]:03d}.txt'
+        else:
+            ann_rel = f'annotations/{name}.txt'
         boxes = t.pop('boxes', None)
         t['ann_path'] = ann_rel if boxes is not None else None
         if boxes is not None:
@@ -575,6 +609,7 @@ def _process(source, out_root, s, tmp, t0):
         if (any_kept or s.keep_filtered_frames)
         else None,
         quality_path=quality_rel,
+        shot_cuts=cuts,
         tracks=summary_tracks,
         elapsed_s=round(time.perf_counter() - t0, 3),
     )
