@@ -136,13 +136,15 @@ def train_config(
     if seed is not None:
         cfg.randomness = dict(seed=seed)
     if quick:
-        # both stages in 3 one-iteration epochs
+        # both stages in 3 one-iteration epochs, averaged from the 2nd
         cfg.train_dataloader.batch_size = 2
         cfg.train_dataloader.dataset.samples_per_epoch = 2
         cfg.train_cfg.max_epochs = 3
         for hook in cfg.custom_hooks:
             if hook['type'] == 'USOTStageHook':
                 hook['cycle_start_epoch'] = 2
+            elif hook['type'] == 'EMAHook':
+                hook['begin_epoch'] = 1  # 0-based, as mmengine counts
     cfg.log_level = 'WARNING'  # the progress bar tells the story
     return cfg
 

@@ -42,6 +42,11 @@ def test_quick_demo_learns_tracks_and_writes_everything(quick_run):
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)
     assert state['meta']['epoch'] == 3
     assert any(k.startswith('head.cls_memory') for k in state['state_dict'])
+    # the tracker is the average of the weights (EMAHook), the last iterate
+    # kept beside it
+    raw = state['ema_state_dict']
+    key = 'head.cls_memory_pred.weight'
+    assert not torch.equal(state['state_dict'][key], raw['module.' + key])
     # tracking (quick: the first 40 frames) annotated, one box per frame
     assert summary['tracking']['frames'] == 40
     assert frame_count(out / 'tracked.mp4') == 40
