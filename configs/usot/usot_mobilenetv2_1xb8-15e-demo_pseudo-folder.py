@@ -23,17 +23,8 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, samples_per_epoch=samples_per_epoch)
 )
 train_cfg = dict(max_epochs=max_epochs)
-param_scheduler = [
-    dict(
-        type='USOTLR',
-        warmup_epochs=5,
-        warmup_start_factor=0.5,
-        end_factor=0.25,
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-    )
-]
+# USOTLR's defaults otherwise: 5 warm-up epochs from half the peak LR
+param_scheduler = [dict(type='USOTLR', end_factor=0.25, end=max_epochs)]
 custom_hooks = [
     dict(
         type='USOTStageHook',
