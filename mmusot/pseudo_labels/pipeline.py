@@ -9,6 +9,7 @@ stage, so memory stays bounded however long the video is.
 """
 
 import os
+import re
 import shutil
 import time
 import uuid
@@ -432,12 +433,13 @@ def _remove_outputs(out_root: str, name: str) -> None:
         folder = os.path.dirname(os.path.join(out_root, sub, name))
         base = os.path.basename(name)
         if os.path.isdir(folder):
+            # name.txt, name.wNNN.txt (windows), name.sNNN.txt (shots);
+            # not another video's files ("name.small.txt")
+            mine = re.compile(
+                re.escape(base) + r'(\.[ws]\d{3,})?' + re.escape(ext)
+            )
             for f in os.listdir(folder):
-                # name.txt, name.wNNN.txt (windows), name.sNNN.txt (shots)
-                if f == base + ext or (
-                    f.startswith((base + '.w', base + '.s'))
-                    and f.endswith(ext)
-                ):
+                if mine.fullmatch(f):
                     os.unlink(os.path.join(folder, f))
 
 

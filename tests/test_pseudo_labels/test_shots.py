@@ -116,3 +116,16 @@ def test_shot_cuts_tool_reports_the_cut(tmp_path, capsys):
     (tmp_path / 'empty').mkdir()
     assert tool.main([str(tmp_path / 'empty')]) == 1
     assert 'no videos under' in capsys.readouterr().err
+
+
+def test_redo_removes_only_this_videos_tracks(tmp_path):
+    from mmusot.pseudo_labels.pipeline import _remove_outputs
+
+    ann = tmp_path / 'annotations'
+    ann.mkdir()
+    mine = ['v.txt', 'v.w000.txt', 'v.s012.txt', 'v.s1000.txt']
+    others = ['v.small.txt', 'v.sx.txt', 'vv.txt', 'v.s012.json']
+    for name in mine + others:
+        (ann / name).write_text('')
+    _remove_outputs(str(tmp_path), 'v')
+    assert sorted(p.name for p in ann.iterdir()) == sorted(others)
