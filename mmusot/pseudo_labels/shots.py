@@ -10,9 +10,10 @@ is split at its cuts and every shot is discovered as its own track (an
 mmusot addition, off in the dataset presets).
 
 A cut is a frame whose hue-saturation histogram is far from the previous
-frame's (Bhattacharyya distance, 0 = same colours, 1 = disjoint). Within a
-shot, consecutive frames stay below about 0.2 even with a shaking camera;
-hard cuts measure 0.5 and more.
+frame's (Bhattacharyya distance, 0 = same colours, 1 = disjoint). On the
+41 real clips of the project's shared data, consecutive frames of one shot
+stay at or below 0.34 (a hand-held book close-up), the hard cuts of a
+montage measure 0.50-0.87 (``tools/analysis/shot_cuts.py`` prints them).
 """
 
 from typing import Optional
