@@ -11,8 +11,8 @@
 # a quarter of its peak by epoch 15; the weights are averaged over the
 # cycle stage (EMAHook). The seed is fixed so that `make demo` repeats
 # (README, "make demo", gives the spread over seeds); the sampler's stream
-# also depends on the annotation file's path, so a run on a copy of the
-# pseudo labels elsewhere (another --out) is another draw.
+# depends on the labels' names, not their folder, so a copy of the pseudo
+# labels elsewhere (another --out) gives the same run.
 # For a real tracker use usot_mobilenetv2_1xb8-30e-cpu_pseudo-folder.py.
 _base_ = ['./usot_mobilenetv2_1xb8-30e-cpu_pseudo-folder.py']
 

@@ -37,6 +37,8 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, samples_per_epoch=samples_per_epoch),
 )
 default_hooks = dict(
+    # freed activations stay in the heap: no page faults every step
+    cpu_allocator=dict(type='CPUAllocatorHook'),
     logger=dict(interval=10),
     checkpoint=dict(interval=1, save_begin=5, max_keep_ckpts=21),
 )

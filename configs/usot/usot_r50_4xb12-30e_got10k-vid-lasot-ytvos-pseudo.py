@@ -57,6 +57,8 @@ train_dataloader = dict(
     ),
 )
 default_hooks = dict(
+    # freed activations stay in the heap: no page faults every step
+    cpu_allocator=dict(type='CPUAllocatorHook'),
     logger=dict(interval=50),
     # Official: checkpoints from epoch 5 on; the 21 kept are epochs 10-30,
     # the official model-selection range (tools/analysis/eval_epochs.py).

@@ -106,8 +106,10 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
     and epoch, seeded from ``seed`` (or the seed of
     :class:`~mmusot.datasets.samplers.USOTQuotaSampler`, which calls
     :meth:`set_epoch`), the epoch, the rank, the worker id and the
-    annotation file, so a run is reproducible given mmengine's seed and
-    the number of workers, and differs across epochs. Use
+    labels' names, so a run is reproducible given mmengine's seed and
+    the number of workers, and differs across epochs. The annotation file
+    enters by its labels' names (:meth:`stream_key`), not its folder, so a
+    copy of the same labels elsewhere gives the same run. Use
     ``persistent_workers=False``: workers then see :meth:`set_epoch` and
     :meth:`set_stage` calls made between epochs. Without any seed the
     stream comes from torch's per-epoch worker seed (or numpy's global
@@ -270,6 +272,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         self._shared_seed: Optional[int] = None
         self._rng: Optional[np.random.Generator] = None
         self._rng_key: Optional[tuple] = None
+        self._stream_key: Optional[int] = None
         super().__init__(**kwargs)
 
     # ------------------------------------------------------------ loading
@@ -457,6 +460,29 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             return self.num_videos
         return len(self._video_groups)
 
+    def stream_key(self) -> int:
+        """A CRC of the labels' *names*, mixed into the sampling seed.
+
+        The annotation file's base name and the tracks' ``video_path``
+        entries (relative to ``data_root``), not the folder they are in:
+        the same labels copied elsewhere (another checkout, another
+        ``--out``) give the same draws, while two sources of a
+        ``ConcatDataset`` get different streams.
+
+        Returns:
+            int: a 32-bit key.
+        """
+        if self._stream_key is None:
+            if not self._fully_initialized:
+                self.full_init()
+            names = [osp.basename(str(self.ann_file))]
+            names += [
+                str(self.get_data_info(i)['video_path']).replace(os.sep, '/')
+                for i in range(self.num_videos)
+            ]
+            self._stream_key = zlib.crc32('\n'.join(names).encode())
+        return self._stream_key
+
     def _train_rng(self) -> np.random.Generator:
         """The generator of this process and epoch (see class docstring)."""
         info = torch.utils.data.get_worker_info()
@@ -469,7 +495,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
                     self._epoch,
                     get_rank(),
                     0 if info is None else info.id + 1,
-                    zlib.crc32(str(self.ann_file).encode()),
+                    self.stream_key(),
                 ]
             elif info is not None:
                 entropy = [info.seed % _UINT32]

@@ -10,6 +10,7 @@ from mmusot.datasets.transforms import (
     PackUSOTInputs,
     USOTBrightness,
     USOTCoarseDropout,
+    USOTCropLikeSiamFC,
     USOTHueSaturation,
     USOTMotionBlur,
     USOTPerspective,
@@ -17,6 +18,7 @@ from mmusot.datasets.transforms import (
     USOTSaltPepper,
     USOTShiftScaleCrop,
     frame_role,
+    mean_colour,
     motion_blur_kernel,
 )
 from tests.test_datasets.usot_data import white_box_frame
@@ -239,3 +241,36 @@ def test_bad_arguments():
         USOTBrightness(factor_range=(1.5, 0.5))
     with pytest.raises(TypeError, match='per-frame lists'):
         USOTBrightness()(dict(img=np.zeros((4, 4, 3), np.uint8)))
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_usot_crop_like_siamfc_equals_mmtrack(dtype):
+    """The fast-padding crop is mmtrack's CropLikeSiamFC byte for byte."""
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        h, w = (int(v) for v in rng.integers(40, 400, 2))
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        x1, y1 = rng.uniform(-20, w - 5), rng.uniform(-20, h - 5)
+        bw, bh = rng.uniform(2, w), rng.uniform(2, h)
+        box = np.array([[x1, y1, x1 + bw, y1 + bh]], dtype)
+        outs = []
+        for crop in (CropLikeSiamFC(), USOTCropLikeSiamFC()):
+            outs.append(crop(dict(img=img.copy(), gt_bboxes=box.copy())))
+        assert outs[0]['img'].dtype == outs[1]['img'].dtype == np.uint8
+        np.testing.assert_array_equal(outs[0]['img'], outs[1]['img'])
+        np.testing.assert_array_equal(
+            outs[0]['gt_bboxes'], outs[1]['gt_bboxes']
+        )
+
+
+def test_mean_colour_equals_numpy():
+    rng = np.random.default_rng(3)
+    for shape, dtype in [
+        ((37, 53, 3), np.uint8),
+        ((720, 1280, 3), np.uint8),
+        ((20, 30, 3), np.uint16),
+        ((20, 30, 3), np.float32),
+        ((9, 11, 1), np.uint8),
+    ]:
+        img = (rng.random(shape) * 255).astype(dtype)
+        assert mean_colour(img) == np.mean(img, axis=(0, 1)).tolist()

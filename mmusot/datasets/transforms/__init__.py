@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-from .usot_crop import USOTShiftScaleCrop
+from .usot_crop import USOTCropLikeSiamFC, USOTShiftScaleCrop, mean_colour
 from .usot_formatting import PackUSOTInputs
 from .usot_frames import frame_role
 from .usot_geometric import USOTPerspective, USOTRandomFlip
@@ -16,6 +16,7 @@ __all__ = [
     'PackUSOTInputs',
     'USOTBrightness',
     'USOTCoarseDropout',
+    'USOTCropLikeSiamFC',
     'USOTHueSaturation',
     'USOTMotionBlur',
     'USOTPerspective',
@@ -23,5 +24,6 @@ __all__ = [
     'USOTSaltPepper',
     'USOTShiftScaleCrop',
     'frame_role',
+    'mean_colour',
     'motion_blur_kernel',
 ]

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 from .backbone_unfreeze_hook import BackboneUnfreezeHook, rewrap_model
+from .cpu_allocator_hook import CPUAllocatorHook, keep_freed_memory
 from .train_progress_hook import TrainProgressHook
 from .usot_stage_hook import (
     USOTStageHook,
@@ -10,8 +11,10 @@ from .usot_stage_hook import (
 
 __all__ = [
     'BackboneUnfreezeHook',
+    'CPUAllocatorHook',
     'TrainProgressHook',
     'USOTStageHook',
+    'keep_freed_memory',
     'restart_workers',
     'rewrap_model',
     'stage_datasets',
