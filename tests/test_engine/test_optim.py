@@ -150,6 +150,31 @@ def test_guard_skips_nan_inf_and_huge_losses_and_logs_the_iteration():
     assert all('Skipping optimizer.step()' in m for m in messages)
 
 
+def test_guard_skips_non_finite_gradients_of_a_finite_loss():
+    """One step with an overflowed gradient would make every weight NaN."""
+    model = MMUSOTToyTracker()
+    wrapper = build_optim_wrapper(model, optim_cfg())
+    wrapper.initialize_count_status(model, 0, 10)
+    model.train()
+    param = next(p for p in model.parameters() if p.requires_grad)
+    # finite loss, infinite gradient of one parameter
+    handle = param.register_hook(lambda grad: grad * float('inf'))
+    before = snapshot(model)
+    with mock.patch(GUARD_LOG) as log:
+        log_vars = model.train_step(toy_batch(1.0), wrapper)
+    handle.remove()
+    assert torch.isfinite(torch.as_tensor(log_vars['loss']).detach())
+    assert not changed(before, snapshot(model))
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert wrapper.skipped_steps == 1
+    (message,) = [c.args[0] for c in log.call_args_list]
+    assert 'iteration 1' in message and 'non-finite gradients' in message
+    # the next, healthy step steps
+    model.train_step(toy_batch(1.0), wrapper)
+    assert changed(before, snapshot(model))
+    assert wrapper.skipped_steps == 1
+
+
 def test_guard_threshold_is_configurable():
     model = MMUSOTToyTracker()
     cfg = optim_cfg()

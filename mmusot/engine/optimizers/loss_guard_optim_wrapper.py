@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Skip the optimizer step when the loss is NaN, infinite or too large."""
+"""Skip the optimizer step on a NaN, infinite or too large loss, or on
+non-finite gradients."""
 
 import logging
 import math
@@ -59,6 +60,25 @@ class LossGuardMixin:
         all_reduce(flag, op='max')
         return not bool(flag.item())
 
+    def grads_are_finite(self) -> bool:
+        """Whether every gradient is finite on every rank.
+
+        Returns:
+            bool: True when all ranks may step.
+        """
+        checks = [
+            torch.isfinite(param.grad).all()
+            for group in self.optimizer.param_groups
+            for param in group['params']
+            if param.grad is not None
+        ]
+        if not checks:
+            flag = torch.zeros(1, dtype=torch.int32)
+        else:
+            flag = (~torch.stack(checks).all()).to(torch.int32).reshape(1)
+        all_reduce(flag, op='max')
+        return not bool(flag.item())
+
     def update_params(
         self,
         loss: torch.Tensor,
@@ -92,6 +112,18 @@ class LossGuardMixin:
         loss = self.scale_loss(loss)
         self.backward(loss)
         if self.should_update():
+            if not self._invalid_in_window and not isinstance(
+                self, AmpOptimWrapper
+            ):
+                if not self.grads_are_finite():
+                    self._invalid_in_window = True
+                    print_log(
+                        f'Skipping optimizer.step() at iteration '
+                        f'{iteration}: non-finite gradients (loss '
+                        f'{loss.detach().float().max().item():.6g}).',
+                        logger='current',
+                        level=logging.WARNING,
+                    )
             if self._invalid_in_window:
                 self.skipped_steps += 1
             else:
