@@ -32,65 +32,11 @@ BRANCH_DILATIONS: Dict[str, Tuple[int, int]] = {
 }
 
 
-def _grouped_xcorr(search: Tensor, kernel: Tensor) -> Tensor:
-    """:func:`depthwise_xcorr`'s forward: one grouped conv, N*C groups."""
-    num, channels = search.shape[:2]
-    out = nn.functional.conv2d(
-        search.reshape(1, num * channels, *search.shape[2:]),
-        kernel.reshape(num * channels, 1, *kernel.shape[2:]),
-        groups=num * channels,
-    )
-    return out.reshape(num, channels, *out.shape[2:])
-
-
-class _DepthwiseXCorr(torch.autograd.Function):
-    """The grouped correlation with a fast backward on the CPU.
-
-    The forward is :func:`_grouped_xcorr` itself. Autograd's backward of
-    a batch-1 convolution with N*C single-channel groups takes a slow
-    generic path on the CPU (about 10x the forward: the largest part of a
-    USOT training step's backward, ``tools/benchmark/train_speed.py``);
-    the same two gradients are grouped convolutions too:
-
-    * d search = the full (transposed) correlation of the output gradient
-      with the kernel (equal, bit for bit, to autograd's);
-    * d kernel = the correlation of the search with the output gradient
-      (equal to autograd's up to float summation order, ~1e-6 relative).
-    """
-
-    @staticmethod
-    def forward(ctx, search: Tensor, kernel: Tensor) -> Tensor:
-        ctx.save_for_backward(search, kernel)
-        return _grouped_xcorr(search, kernel)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        search, kernel = ctx.saved_tensors
-        groups = search.shape[0] * search.shape[1]
-        grad = grad.reshape(1, groups, *grad.shape[2:])
-        grad_search = grad_kernel = None
-        if ctx.needs_input_grad[0]:
-            grad_search = nn.functional.conv_transpose2d(
-                grad,
-                kernel.reshape(groups, 1, *kernel.shape[2:]),
-                groups=groups,
-            ).reshape(search.shape)
-        if ctx.needs_input_grad[1]:
-            grad_kernel = nn.functional.conv2d(
-                search.reshape(1, groups, *search.shape[2:]),
-                grad.reshape(groups, 1, *grad.shape[2:]),
-                groups=groups,
-            ).reshape(kernel.shape)
-        return grad_search, grad_kernel
-
-
 def depthwise_xcorr(search: Tensor, kernel: Tensor) -> Tensor:
     """Depthwise cross-correlation, one kernel per sample and channel.
 
     Channel ``c`` of sample ``n`` of ``search`` is cross-correlated (no
-    padding, stride 1) with channel ``c`` of sample ``n`` of ``kernel``,
-    as one grouped convolution with ``N * C`` groups. When a gradient is
-    needed on the CPU, the backward is :class:`_DepthwiseXCorr`'s.
+    padding, stride 1) with channel ``c`` of sample ``n`` of ``kernel``.
 
     Args:
         search (Tensor): of shape (N, C, H, W).
@@ -104,13 +50,13 @@ def depthwise_xcorr(search: Tensor, kernel: Tensor) -> Tensor:
             'search and kernel must agree in (N, C), got '
             f'{tuple(search.shape)} and {tuple(kernel.shape)}'
         )
-    if (
-        torch.is_grad_enabled()
-        and (search.requires_grad or kernel.requires_grad)
-        and search.device.type == 'cpu'
-    ):
-        return _DepthwiseXCorr.apply(search, kernel)
-    return _grouped_xcorr(search, kernel)
+    num, channels = search.shape[:2]
+    out = nn.functional.conv2d(
+        search.reshape(1, num * channels, *search.shape[2:]),
+        kernel.reshape(num * channels, 1, *kernel.shape[2:]),
+        groups=num * channels,
+    )
+    return out.reshape(num, channels, *out.shape[2:])
 
 
 def _encoder(channels: int, dilation: Tuple[int, int]) -> nn.Sequential:

@@ -23,44 +23,6 @@ def test_depthwise_xcorr_matches_per_channel_conv():
             torch.testing.assert_close(out[n, c], ref[0, 0])
 
 
-def _autograd_xcorr(search, kernel):
-    """The correlation with autograd's own convolution backward."""
-    num, ch = search.shape[:2]
-    out = F.conv2d(
-        search.reshape(1, num * ch, *search.shape[2:]),
-        kernel.reshape(num * ch, 1, *kernel.shape[2:]),
-        groups=num * ch,
-    )
-    return out.reshape(num, ch, *out.shape[2:])
-
-
-def test_depthwise_xcorr_backward_equals_autograd():
-    """The fast CPU backward: the same forward bit for bit, the search
-    gradient bit for bit, the kernel gradient to float rounding."""
-    gen = torch.Generator().manual_seed(1)
-    for kh, kw in ((5, 5), (3, 5), (5, 3)):
-        search = torch.randn(3, 8, 29, 29, generator=gen)
-        kernel = torch.randn(3, 8, kh, kw, generator=gen)
-        grad = torch.randn(3, 8, 30 - kh, 30 - kw, generator=gen)
-        results = []
-        for fn in (depthwise_xcorr, _autograd_xcorr):
-            s = search.clone().requires_grad_()
-            k = kernel.clone().requires_grad_()
-            out = fn(s, k)
-            out.backward(grad)
-            results.append((out.detach(), s.grad, k.grad))
-        (out, gs, gk), (ref_out, ref_gs, ref_gk) = results
-        assert torch.equal(out, ref_out)
-        assert torch.equal(gs, ref_gs)
-        torch.testing.assert_close(gk, ref_gk, rtol=1e-5, atol=1e-4)
-    # one side only, and float64 gradcheck
-    s = torch.randn(2, 3, 7, 6, dtype=torch.float64, requires_grad=True)
-    k = torch.randn(2, 3, 3, 2, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(depthwise_xcorr, (s, k))
-    assert torch.autograd.gradcheck(depthwise_xcorr, (s, k.detach()))
-    assert torch.autograd.gradcheck(depthwise_xcorr, (s.detach(), k))
-
-
 def test_encoder_shapes_follow_the_dilations():
     enc = MultiScaleEncoder(channels=4).eval()
     kernel_encs = enc.encode_kernel(torch.randn(2, 4, 7, 7))
