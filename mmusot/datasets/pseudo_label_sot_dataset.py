@@ -106,10 +106,9 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
     and epoch, seeded from ``seed`` (or the seed of
     :class:`~mmusot.datasets.samplers.USOTQuotaSampler`, which calls
     :meth:`set_epoch`), the epoch, the rank, the worker id and the
-    labels' names, so a run is reproducible given mmengine's seed and
-    the number of workers, and differs across epochs. The annotation file
-    enters by its labels' names (:meth:`stream_key`), not its folder, so a
-    copy of the same labels elsewhere gives the same run. Use
+    labels' names (:meth:`stream_key`, not their folder), so a run is
+    reproducible given mmengine's seed and the number of workers, the same
+    wherever the labels are copied, and differs across epochs. Use
     ``persistent_workers=False``: workers then see :meth:`set_epoch` and
     :meth:`set_stage` calls made between epochs. Without any seed the
     stream comes from torch's per-epoch worker seed (or numpy's global
