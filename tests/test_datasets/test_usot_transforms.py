@@ -113,6 +113,37 @@ def test_shift_scale_crop_geometry():
         np.testing.assert_array_equal(out['crop_scale'][1], [1, 1])
 
 
+def test_zoom_spreads_sizes_and_exact_shift_follows_the_target():
+    box = [50.0, 40.0, 90.0, 100.0]
+    official = USOTShiftScaleCrop()
+    zoomed = USOTShiftScaleCrop(
+        search=dict(zoom=1.8, label_shift='exact'),
+        memory=dict(zoom=1.8, label_shift='exact'),
+    )
+    ratios = []
+    for seed in range(40):
+        a = official(crop_511(sample(box, seed)))
+        b = zoomed(crop_511(sample(box, seed)))
+        # the template and the official numbers are drawn as before
+        np.testing.assert_array_equal(a['img'][0], b['img'][0])
+        ratios.append(b['crop_scale'][1] / a['crop_scale'][1])
+        # exact: the recorded shift is where the box centre moved
+        c = b['gt_bboxes'][1][0]
+        np.testing.assert_allclose(
+            (c[:2] + c[2:]) / 2, 127 - b['crop_shift'][1], atol=1e-3
+        )
+        assert_box_on_pixels(b['img'][1], b['gt_bboxes'][1])
+    ratios = np.array(ratios)
+    # one common zoom for both axes, spread over [1 / 1.8, 1.8]
+    np.testing.assert_allclose(ratios[:, 0], ratios[:, 1], rtol=1e-5)
+    assert ratios.min() < 0.7 and ratios.max() > 1.4
+    assert ratios.min() >= 1 / 1.8 - 1e-6
+    with pytest.raises(ValueError, match='zoom >= 1'):
+        USOTShiftScaleCrop(search=dict(zoom=0.5))
+    with pytest.raises(ValueError, match='label_shift'):
+        USOTShiftScaleCrop(search=dict(label_shift='centre'))
+
+
 @pytest.mark.parametrize('seed', range(8))
 def test_boxes_follow_crop_and_geometric_augmentation(seed):
     """Draw a known box, crop and augment: the box lands on the pixels."""

@@ -18,6 +18,10 @@ from .usot_frames import FRAME_ROLES, frame_rng, frame_role, transform_salt
 TEMPLATE_CROP = dict(size=127, shift=4, scale=0.05)
 SEARCH_CROP = dict(size=255, shift=64, scale=0.18)
 MEMORY_CROP = dict(size=255, shift=64, scale=0.18)
+#: Keys of a role's crop settings (``zoom`` and ``label_shift``: opt-in).
+CROP_KEYS = ('size', 'shift', 'scale', 'zoom', 'label_shift')
+#: ``label_shift``: the official source-pixel shift, or the exact one.
+LABEL_SHIFT_MODES = ('official', 'exact')
 
 
 def mean_colour(image: np.ndarray) -> list:
@@ -101,6 +105,23 @@ class USOTShiftScaleCrop(BaseTransform):
     the search frame's as ``search_shift``, which the model uses for the
     classification label centre ``12 + trunc(-t / 8)``.
 
+    Two opt-in keys per role go beyond the official recipe (both off by
+    default, and then the draws are the official ones, number for number):
+
+    * ``zoom`` (float >= 1): a common zoom ``z = exp(U(-1, 1) ln zoom)``
+      multiplies ``(s_x, s_y)`` (before the cap), so the target's size in
+      the patch varies over ``[1 / zoom, zoom]`` times its usual size, not
+      only the official ``± scale``. With the official range the
+      regression can predict the usual size and be at most ~18 % off; a
+      tracker trained so does not learn to measure size and its box drifts
+      (``tools/analysis/size_response.py`` measures this). Drawn after the
+      official numbers, only when ``zoom > 1``.
+    * ``label_shift``: ``'official'`` records the shift in source pixels,
+      as the official code (the label centre then ignores the scale: up to
+      1.8 cells off with the official ranges, more with a zoom);
+      ``'exact'`` records ``t / s``, the target centre's displacement in
+      patch pixels, so the label centre follows the target.
+
     Required Keys:
 
     - img (list[np.ndarray]): per-frame (511, 511, 3) crops.
@@ -128,6 +149,9 @@ class USOTShiftScaleCrop(BaseTransform):
             ``dict(size=255, shift=64, scale=0.18)``.
         memory (dict, optional): of the memory search areas (frames 2..).
             Defaults to ``dict(size=255, shift=64, scale=0.18)``.
+
+        Each dict may also set ``zoom`` (default 1.0, off) and
+        ``label_shift`` (default ``'official'``), see above.
     """
 
     def __init__(
@@ -144,21 +168,35 @@ class USOTShiftScaleCrop(BaseTransform):
         for role in FRAME_ROLES:
             cfg = dict(defaults[role])
             cfg.update(given[role] or {})
-            unknown = set(cfg) - {'size', 'shift', 'scale'}
+            cfg.setdefault('zoom', 1.0)
+            cfg.setdefault('label_shift', 'official')
+            unknown = set(cfg) - set(CROP_KEYS)
             if unknown:
                 raise ValueError(
                     f'USOTShiftScaleCrop {role}: unknown key(s) '
-                    f'{sorted(unknown)}; use size, shift, scale'
+                    f'{sorted(unknown)}; use {", ".join(CROP_KEYS)}'
                 )
-            if int(cfg['size']) < 2 or cfg['shift'] < 0 or cfg['scale'] < 0:
+            if (
+                int(cfg['size']) < 2
+                or cfg['shift'] < 0
+                or cfg['scale'] < 0
+                or not cfg['zoom'] >= 1
+            ):
                 raise ValueError(
                     f'USOTShiftScaleCrop {role}: need size >= 2, shift >= '
-                    f'0 and scale >= 0, got {cfg}'
+                    f'0, scale >= 0 and zoom >= 1, got {cfg}'
+                )
+            if cfg['label_shift'] not in LABEL_SHIFT_MODES:
+                raise ValueError(
+                    f'USOTShiftScaleCrop {role}: label_shift must be one '
+                    f'of {LABEL_SHIFT_MODES}, got {cfg["label_shift"]!r}'
                 )
             self.crops[role] = dict(
                 size=int(cfg['size']),
                 shift=float(cfg['shift']),
                 scale=float(cfg['scale']),
+                zoom=float(cfg['zoom']),
+                label_shift=cfg['label_shift'],
             )
         self.salt = transform_salt(type(self).__name__)
 
@@ -169,6 +207,7 @@ class USOTShiftScaleCrop(BaseTransform):
         shift: float,
         scale: float,
         rng: np.random.Generator,
+        zoom: float = 1.0,
     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Draw one crop window (see the class docstring).
 
@@ -178,6 +217,7 @@ class USOTShiftScaleCrop(BaseTransform):
             shift (float): largest shift in pixels.
             scale (float): largest relative scale change.
             rng (np.random.Generator): the generator.
+            zoom (float): largest common zoom factor (1: none, official).
 
         Returns:
             tuple[np.ndarray, np.ndarray, np.ndarray]: the window (4,) xyxy
@@ -187,11 +227,13 @@ class USOTShiftScaleCrop(BaseTransform):
         im_h, im_w = img_hw
         side = size - 1
         s = 1.0 + rng.uniform(-1.0, 1.0, 2) * scale
+        t = rng.uniform(-1.0, 1.0, 2) * shift
+        if zoom > 1.0:
+            s = s * np.exp(rng.uniform(-1.0, 1.0) * np.log(zoom))
         s = np.minimum(s, [im_w / side, im_h / side])
         w, h = side * s
         x1 = im_w // 2 - w / 2
         y1 = im_h // 2 - h / 2
-        t = rng.uniform(-1.0, 1.0, 2) * shift
         t[0] = max(-x1, min(im_w - 1 - (x1 + w), t[0]))
         t[1] = max(-y1, min(im_h - 1 - (y1 + h), t[1]))
         x1, y1 = x1 + t[0], y1 + t[1]
@@ -249,11 +291,18 @@ class USOTShiftScaleCrop(BaseTransform):
             cfg = self.crops[frame_role(i)]
             rng = frame_rng(results, i, self.salt)
             window, s, t = self.crop_window(
-                img.shape[:2], cfg['size'], cfg['shift'], cfg['scale'], rng
+                img.shape[:2],
+                cfg['size'],
+                cfg['shift'],
+                cfg['scale'],
+                rng,
+                cfg['zoom'],
             )
             patch, box = self.apply_window(img, box, window, s, cfg['size'])
             out_imgs.append(patch)
             out_boxes.append(box)
+            if cfg['label_shift'] == 'exact':
+                t = t / s
             shifts.append(t.astype(np.float32))
             scales.append(s.astype(np.float32))
         results['img'] = out_imgs
