@@ -102,8 +102,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the converter (``sys.argv[1:]`` when ``argv`` is None).
 
     Returns:
-        int: the exit status (0; 1 when the root holds no video of the
-        layout; 2 when the output folder was made with other settings).
+        int: the exit status (0; 1 when the root is missing or holds no
+        video of the layout, or an annotation file is bad at merge; 2 when
+        the output folder was made with other settings; 3 when another
+        converter is writing the same videos).
     """
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('layout', choices=LAYOUTS)
@@ -118,6 +120,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.preset:
         args.preset = args.layout
     root = Path(args.root)
+    if not root.is_dir():
+        print(
+            f'error: dataset root {root} does not exist or is not a folder',
+            file=sys.stderr,
+        )
+        return 1
     if args.layout == 'got10k':
         sources = got10k_sources(root)
     elif args.layout == 'lasot':

@@ -17,7 +17,13 @@ sampler instead (:class:`mmusot.datasets.PseudoLabelSOTDataset`, needs the
 OpenMMLab stack): video selection with the θ1 gate and nearby
 re-sampling, the stage's template score, memory frames (Sec. 3.2-3.3,
 ``lib/dataset_loader/datasets_usot.py``), in both stages, so the paper's
-Table 5 is measured on exactly what training sees.
+Table 5 is measured on exactly what training sees. Without ``--gt-root``
+it reports the sampler's statistics only (θ1 re-sampling rate, template to
+memory frame distance), which need no ground truth.
+
+The pseudo boxes are checked as training checks them (four finite numbers
+per line, positive size, overlapping the frame): a bad line stops the tool,
+naming the file and line; ``--fix`` leaves such frames out of the scores.
 
 Example::
 
@@ -25,6 +31,7 @@ Example::
         --gt-root ../shared/data/sot_eval --render work_dirs/render
     mmusot-eval-pseudo-labels data/sot_eval_pseudo \\
         --gt-root ../shared/data/sot_eval --sampler usot --samples 10000
+    mmusot-eval-pseudo-labels data/my_pseudo --sampler usot  # statistics
 
 (``python data_converters/eval_pseudo_labels.py`` is the same command.)
 """
@@ -47,6 +54,11 @@ from mmusot.pseudo_labels import (
     xywh_to_xyxy,
 )
 from mmusot.pseudo_labels.video_io import VideoSource, list_images
+from mmusot.pseudo_labels.writer import (
+    AnnotationError,
+    annotation_error,
+    read_annotation,
+)
 
 GT_NAMES = ('groundtruth_rect.txt', 'groundtruth.txt')
 
@@ -71,8 +83,15 @@ def find_gt(gt_root: Path, video: str):
     return None
 
 
-def load_tracks(out: Path, gt_root: Path, include_filtered: bool):
-    """(video, track, pseudo xyxy, gt xyxy, valid mask, quality) tuples."""
+def load_tracks(
+    out: Path, gt_root: Path, include_filtered: bool, fix: bool = False
+):
+    """(video, track, pseudo xyxy, gt xyxy, valid mask, quality) tuples.
+
+    A pseudo box that is not usable raises an :class:`AnnotationError`
+    naming the file and line; with ``fix`` its frame is left out of the
+    scores (``valid`` False) and counted in ``bad_boxes``.
+    """
     tracks, missing = [], []
     for rec in load_records(str(out)):
         if rec['status'] == 'failed':
@@ -87,7 +106,18 @@ def load_tracks(out: Path, gt_root: Path, include_filtered: bool):
         for t in quality['tracks']:
             if not t.get('ann_path') or not (t['kept'] or include_filtered):
                 continue
-            pseudo = xywh_to_xyxy(read_boxes_xywh(str(out / t['ann_path'])))
+            ann = str(out / t['ann_path'])
+            pseudo, problems = read_annotation(ann, rec.get('frame_size'))
+            if problems and not fix:
+                raise annotation_error(
+                    ann,
+                    problems,
+                    'fix the file or re-run the converter for this video, '
+                    'or pass --fix to leave such frames out of the scores',
+                )
+            good = np.ones(len(pseudo), bool)
+            good[[row for row, _, _ in problems]] = False
+            pseudo = xywh_to_xyxy(pseudo)
             s = t['start_frame_id'] - 1
             gt = gt_all[s : s + len(pseudo)]
             n = min(len(gt), len(pseudo))
@@ -96,6 +126,7 @@ def load_tracks(out: Path, gt_root: Path, include_filtered: bool):
                 np.isfinite(gt).all(1)
                 & (gt[:, 2] > gt[:, 0])
                 & (gt[:, 3] > gt[:, 1])
+                & good[:n]
             )
             tracks.append(
                 dict(
@@ -105,6 +136,7 @@ def load_tracks(out: Path, gt_root: Path, include_filtered: bool):
                     gt=gt,
                     valid=valid,
                     iou=box_iou(pseudo, gt),
+                    bad_boxes=len(problems),
                 )
             )
     return tracks, missing
@@ -197,7 +229,12 @@ def find_infos(out: Path, ann_file=None) -> str:
 
 
 def usot_sampler_rates(
-    out: Path, ann_file: str, tracks, samples: int, seed: int
+    out: Path,
+    ann_file: str,
+    tracks,
+    samples: int,
+    seed: int,
+    statistics_only: bool = False,
 ) -> dict:
     """Table 5 through the training dataset's own sampler, both stages.
 
@@ -205,7 +242,8 @@ def usot_sampler_rates(
     :meth:`PseudoLabelSOTDataset.sample_instance` (video indices as one
     epoch of ``USOTQuotaSampler`` visits them: permuted, tiled) and scores
     the template and memory pseudo boxes against the ground truth of the
-    track drawn.
+    track drawn. ``statistics_only`` (no ground truth at all): the mean
+    interval counts every draw.
 
     Returns:
         dict: per stage ``template`` (and ``memory`` in the cycle stage)
@@ -239,6 +277,9 @@ def usot_sampler_rates(
             tr = by_track.get((draw['video'], info['start_frame_id']))
             if tr is None:
                 without_gt += 1
+                if statistics_only:  # no ground truth at all
+                    p = draw['template_position']
+                    gaps += [abs(m - p) for m in draw['memory_positions']]
                 continue
             n = len(tr['iou'])
             p = draw['template_position']
@@ -295,8 +336,9 @@ def render(out: Path, tracks, dest: Path, strip: int, mp4: bool) -> None:
             if tr['valid'][j]:
                 g = tr['gt'][j].astype(int)
                 cv2.rectangle(img, tuple(g[:2]), tuple(g[2:]), (0, 0, 255), 2)
-            p = tr['pseudo'][j].astype(int)
-            cv2.rectangle(img, tuple(p[:2]), tuple(p[2:]), (0, 255, 0), 2)
+            if np.isfinite(tr['pseudo'][j]).all():  # --fix: bad boxes
+                p = tr['pseudo'][j].astype(int)
+                cv2.rectangle(img, tuple(p[:2]), tuple(p[2:]), (0, 255, 0), 2)
             cv2.putText(
                 img,
                 f'{j + 1} IoU {tr["iou"][j]:.2f}',
@@ -329,14 +371,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Score the pseudo labels (``sys.argv[1:]`` when ``argv`` is None).
 
     Returns:
-        int: the exit status (0).
+        int: the exit status (0; 1 on a bad pseudo-label line without
+        ``--fix``; 2 on bad arguments).
     """
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', help='pseudo-labelled dataset root')
     parser.add_argument(
         '--gt-root',
-        required=True,
-        help='folder with <video>/groundtruth_rect.txt',
+        default=None,
+        help='folder with <video>/groundtruth_rect.txt; needed to score the '
+        'boxes (without it, --sampler usot reports the sampler statistics '
+        'only)',
     )
     parser.add_argument('--samples', type=int, default=10000)
     parser.add_argument(
@@ -369,9 +414,75 @@ def main(argv: Optional[List[str]] = None) -> int:
         help='with --render, also write an mp4 per video',
     )
     parser.add_argument('--json', default=None, help='write results here')
+    parser.add_argument(
+        '--fix',
+        action='store_true',
+        help='leave frames whose pseudo box is unusable out of the scores '
+        '(counted) instead of stopping at the first one',
+    )
     args = parser.parse_args(argv)
-    out, gt_root = Path(args.out), Path(args.gt_root)
-    tracks, missing = load_tracks(out, gt_root, args.include_filtered)
+    if args.gt_root is None and (args.sampler != 'usot' or args.render):
+        parser.error(
+            '--gt-root is required to score the pseudo boxes'
+            + (' and to --render them' if args.render else '')
+            + ' (a folder with <video>/groundtruth_rect.txt); without it, '
+            '--sampler usot reports the sampler statistics only'
+        )
+    try:
+        return _evaluate(args)
+    except AnnotationError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+
+
+def _sampler_statistics(args, out: Path) -> int:
+    """``--sampler usot`` without ground truth: the sampler's statistics."""
+    usot = usot_sampler_rates(
+        out,
+        find_infos(out, args.ann_file),
+        [],
+        args.samples,
+        args.seed,
+        statistics_only=True,
+    )
+    for stage in usot.values():
+        stage.pop('template')
+        stage.pop('memory', None)
+        stage.pop('without_gt')
+    print(
+        'USOT training sampler (PseudoLabelSOTDataset.sample_instance), '
+        f'{args.samples} draws per stage; no --gt-root, so the boxes are '
+        'not scored:'
+    )
+    print(
+        f'  re-sampled by the θ1 gate: '
+        f'{100 * usot["naive"]["resampled"]:.1f}% (naive), '
+        f'{100 * usot["cycle"]["resampled"]:.1f}% (cycle); mean '
+        f'template-memory interval {usot["cycle"]["mean_interval"]:.1f} '
+        'frames (paper: 41.1 GOT-10k, 64.6 VID)'
+    )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(dict(usot_sampler=usot), indent=1)
+        )
+    return 0
+
+
+def _evaluate(args) -> int:
+    out = Path(args.out)
+    if args.gt_root is None:
+        return _sampler_statistics(args, out)
+    gt_root = Path(args.gt_root)
+    tracks, missing = load_tracks(
+        out, gt_root, args.include_filtered, args.fix
+    )
+    bad = sum(t['bad_boxes'] for t in tracks)
+    if bad:
+        print(
+            f'warning: {bad} frame(s) with an unusable pseudo box left out '
+            'of the scores (--fix)',
+            file=sys.stderr,
+        )
     for v in missing:
         print(f'warning: no ground truth for {v}', file=sys.stderr)
     tmpl, mem = sample_template_memory(tracks, args.samples, args.seed)

@@ -6,7 +6,10 @@ Used by :mod:`mmusot.cli.videos_to_pseudo_sot` and
 N`` processes, ``--shard i/n`` independent shards (cluster array jobs),
 resume by re-running with the same arguments, ``--merge-only`` to write
 the infos file once all shards are done, a progress bar and a summary at
-the end.
+the end. A run holds a lock file in the output folder (per shard), so a
+second run on the same videos stops at once, naming the first one's pid.
+Boxes are checked before they are written and again when the infos file
+is merged; ``--fix`` filters bad tracks instead of failing.
 """
 
 import argparse
@@ -31,6 +34,8 @@ from mmusot.pseudo_labels import (
     select_shard,
     summarize,
 )
+from mmusot.pseudo_labels.convert import OutputLockedError
+from mmusot.pseudo_labels.writer import AnnotationError
 
 try:
     from tqdm import tqdm
@@ -138,6 +143,15 @@ def add_common_args(
         help='never split videos (the official behaviour)',
     )
     parser.add_argument('--jpeg-quality', type=int, default=95)
+    parser.add_argument(
+        '--fix',
+        action='store_true',
+        help='filter a track with an unusable box (not finite, zero or '
+        'negative size, outside the frame) and leave tracks whose '
+        'annotation file is bad out of the infos file, counting them in '
+        'the summary; default: such a video fails and a bad file at merge '
+        'stops the merge, naming the file and line',
+    )
     parser.add_argument('--quiet', action='store_true')
 
 
@@ -184,14 +198,14 @@ def run_conversion(
             and root).
 
     Returns:
-        int: the process exit code (0; 2 on a settings mismatch).
+        int: the process exit code (0; 1 when a listed track's annotation
+        file is bad at merge, without ``--fix``; 2 on a settings mismatch;
+        3 when another converter is writing the same videos).
     """
     index, count = parse_shard(args.shard)
     names = [s.name for s in sources]
     if args.merge_only:
-        summary = merge(args.out, args.name, names)
-        print(format_summary(summary))
-        return 0
+        return _merge(args, names)
     try:
         settings = settings_from_args(args)
     except ValueError as e:
@@ -222,18 +236,21 @@ def run_conversion(
             args.retry_failed,
             on_record,
             extra,
+            shard=(index, count),
+            fix=args.fix,
         )
     except SettingsMismatchError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
+    except OutputLockedError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 3
     finally:
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - t0
     if count == 1 and not args.no_merge:
-        summary = merge(args.out, args.name, names)
-        print(format_summary(summary, wall))
-        print(f'infos: {os.path.join(args.out, args.name + "_infos.txt")}')
+        return _merge(args, names, wall)
     else:
         mine_names = {s.name for s in mine}
         recs = [r for r in load_records(args.out) if r['video'] in mine_names]
@@ -242,4 +259,19 @@ def run_conversion(
             f'shard {args.shard} done; when all shards are done run the '
             f'same command with --merge-only'
         )
+    return 0
+
+
+def _merge(
+    args: argparse.Namespace, names: List[str], wall: Optional[float] = None
+) -> int:
+    """Merge, print the summary; 1 on a bad annotation file."""
+    try:
+        summary = merge(args.out, args.name, names, fix=args.fix)
+    except AnnotationError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    print(format_summary(summary, wall))
+    if wall is not None:
+        print(f'infos: {os.path.join(args.out, args.name + "_infos.txt")}')
     return 0

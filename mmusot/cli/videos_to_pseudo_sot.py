@@ -13,10 +13,14 @@ Examples::
 The input is searched recursively for video files (mp4, avi, mov, mkv, ...)
 and frame folders (a folder holding images, in lexicographic order).
 Edited videos are split at their shot cuts, each shot discovered on its
-own (``--no-shot-cut``: never, as the official code).
+own (``--no-shot-cut``: never, as the official code). Symbolic links to
+folders are followed (a folder reached twice, e.g. through a link loop,
+is skipped with a warning); an output folder inside the input folder is
+not searched.
 """
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
@@ -41,11 +45,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the converter.
 
     Returns:
-        int: the exit status (0; 1 when the input holds no video; 2 when
-        the output folder was made with other settings).
+        int: the exit status (0; 1 when the input is missing or holds no
+        video, or the output folder is the input folder, or an annotation
+        file is bad at merge; 2 when the output folder was made with other
+        settings; 3 when another converter is writing the same videos).
     """
     args = parse_args(argv)
-    sources = discover_sources(args.input)
+    if not os.path.exists(args.input):
+        print(
+            f'error: input {args.input} does not exist (give a folder of '
+            'videos and/or frame folders, or one video file)',
+            file=sys.stderr,
+        )
+        return 1
+    if os.path.realpath(args.input) == os.path.realpath(args.out):
+        print(
+            f'error: the output folder {args.out} is the input folder; '
+            'write the pseudo labels to another folder (a sub-folder of '
+            'the input is fine: it is not searched)',
+            file=sys.stderr,
+        )
+        return 1
+    # The output's frame folders would look like new videos on a re-run.
+    sources = discover_sources(args.input, exclude=[args.out])
     if not sources:
         print(
             f'error: no video files or frame folders under {args.input}',

@@ -2,6 +2,7 @@
 """Pseudo-labelled videos as an mmtrack SOT dataset, with USOT's sampler."""
 
 import json
+import logging
 import os
 import os.path as osp
 import zlib
@@ -14,7 +15,12 @@ from mmengine.logging import print_log
 from mmtrack.datasets import BaseSOTDataset
 from mmtrack.registry import DATASETS
 
-from ..pseudo_labels.writer import FRAME_TEMPLATE, read_boxes_xywh
+from ..pseudo_labels.writer import (
+    FRAME_TEMPLATE,
+    annotation_error,
+    read_annotation,
+)
+from .transforms.usot_frames import FrameCheckingCompose, frame_file_size
 
 STAGES = ('naive', 'cycle')
 BOX_SOURCES = ('pseudo', 'random')
@@ -44,6 +50,19 @@ _SCALAR_FIELDS = ('q_v', 'corner_freq')
 _FRAME_FIELDS = ('frame_quality_short', 'corner', 't_l', 't_u')
 _UINT32 = 2**32
 _SEED_HIGH = 2**31 - 1  # exclusive bound of the drawn seeds
+# How to make a data_root, for the errors about a missing one.
+_MAKE_LABELS = (
+    'make pseudo labels with `mmusot-videos-to-pseudo VIDEO_FOLDER {root}` '
+    '(`mmusot-datasets-to-pseudo` for GOT-10k / LaSOT / VID / YouTube-VOS), '
+    'or point data_root at a converted folder (--cfg-options '
+    'train_dataloader.dataset.data_root=DIR)'
+)
+_STRICT_HINT = (
+    'fix the line (the file holds one x,y,w,h line per frame), re-run the '
+    'converter for this video, or set strict=False in the dataset config '
+    '(--cfg-options train_dataloader.dataset.strict=False) to leave such '
+    'frames out of sampling'
+)
 
 
 @DATASETS.register_module()
@@ -162,16 +181,34 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             fraction of the frame side. Defaults to (0.1, 0.5).
         random_box_max_aspect (float): largest random-box aspect ratio.
             Defaults to 3.
+        strict (bool): every annotation line must be 4 numbers ``x,y,w,h``
+            with finite values, positive width and height and a box that
+            overlaps the frame (frame size from the sidecar, else from the
+            header of the track's first frame); a bad line raises an
+            :class:`~mmusot.pseudo_labels.writer.AnnotationError` naming the
+            file and line. False: a frame with a bad box is left out of
+            sampling (USOT sampler: never a template, search or memory
+            frame; plain mode: marked not visible, which mmtrack's frame
+            samplers skip), a track with no good frame, a missing
+            annotation file or a line count that disagrees with the infos
+            line is dropped, and the counts are logged. Defaults to True.
         **kwargs: :class:`BaseSOTDataset` / mmengine ``BaseDataset``
             arguments (``ann_file``, ``data_root``, ``data_prefix``,
             ``pipeline``, ``test_mode`` ...).
 
     Raises:
-        FileNotFoundError: a missing infos file, annotation or sidecar.
+        FileNotFoundError: a ``data_root`` without pseudo labels (the
+            message says how to make them), a missing infos file,
+            annotation or sidecar.
         ValueError: naming the file: an empty or malformed infos file, a
             malformed sidecar (missing or non-numeric fields, bad fragment
             bounds), a sidecar without the listed track or whose lengths
-            disagree with the infos line or the annotation file.
+            disagree with the infos line or the annotation file; with
+            ``strict``, an annotation line that is not a usable box
+            (:class:`~mmusot.pseudo_labels.writer.AnnotationError`, with
+            the line number).
+        VideoReadError: when a sample is loaded, a frame file that is
+            missing, empty or not a decodable image (named).
     """
 
     def __init__(
@@ -198,6 +235,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         far_memory_draws: int = FAR_MEMORY_DRAWS,
         random_box_side_range: Tuple[float, float] = RANDOM_BOX_SIDE_RANGE,
         random_box_max_aspect: float = RANDOM_BOX_MAX_ASPECT,
+        strict: bool = True,
         **kwargs,
     ) -> None:
         if stage not in STAGES:
@@ -241,6 +279,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         self.far_memory_draws = int(far_memory_draws)
         self.random_box_side_range = (float(lo), float(hi))
         self.random_box_max_aspect = float(random_box_max_aspect)
+        self.strict = bool(strict)
 
         data_root = kwargs.get('data_root') or ''
         if quality_prefix is None:
@@ -250,12 +289,15 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         has_sidecars = self.quality_root is not None and osp.isdir(
             self.quality_root
         )
+        _check_data_root(data_root, kwargs.get('ann_file') or '', has_sidecars)
         if usot_sampling is None:
             usot_sampling = has_sidecars and not kwargs.get('test_mode')
         elif usot_sampling and not has_sidecars:
             raise FileNotFoundError(
                 'PseudoLabelSOTDataset: usot_sampling=True needs the quality '
-                f'sidecar folder, but {self.quality_root!r} does not exist'
+                f'sidecar folder, but {self.quality_root!r} does not exist '
+                '(mmusot-videos-to-pseudo writes it; labels made by another '
+                'tool train with usot_sampling=False)'
             )
         self.usot_sampling = bool(usot_sampling)
         if box_source == 'random' and not self.usot_sampling:
@@ -272,7 +314,13 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         self._rng: Optional[np.random.Generator] = None
         self._rng_key: Optional[tuple] = None
         self._stream_key: Optional[int] = None
+        # What strict=False left out (filled by load_data_list).
+        self._label_drops: List[str] = []
+        self._label_bad_frames = [0, 0]  # frames, tracks
         super().__init__(**kwargs)
+        # A corrupt frame then fails with its file name, not deep inside
+        # LoadImageFromFile; a good sample runs the same transforms.
+        self.pipeline = FrameCheckingCompose(self.pipeline.transforms)
 
     # ------------------------------------------------------------ loading
     def load_data_list(self) -> List[dict]:
@@ -290,7 +338,9 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         ann_file = self.ann_file
         if not osp.isfile(ann_file):
             raise FileNotFoundError(
-                f'PseudoLabelSOTDataset: infos file {ann_file!r} not found'
+                f'PseudoLabelSOTDataset: infos file {ann_file!r} not found '
+                '(a converter run with --shard or --no-merge writes it when '
+                'run again with --merge-only)'
             )
         text = self._loadtxt(ann_file, return_ndarray=False)
         lines = text.split('\n')[1:]  # the first line is mmtrack's header
@@ -332,8 +382,13 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
                 f'PseudoLabelSOTDataset: infos file {ann_file!r} lists no '
                 'track (only a header or empty)'
             )
+        self._label_drops: List[str] = []
+        self._label_bad_frames = [0, 0]  # frames, tracks
         if self.usot_sampling:
-            self._attach_quality(data_list)
+            data_list = self._attach_quality(data_list)
+        else:
+            data_list = self._check_plain_labels(data_list)
+        self._log_label_drops(len(data_list))
         return data_list
 
     def video_name(self, video_path: str) -> str:
@@ -351,9 +406,10 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             parts = parts[1:]
         return '/'.join(parts)
 
-    def _attach_quality(self, data_list: List[dict]) -> None:
+    def _attach_quality(self, data_list: List[dict]) -> List[dict]:
         sidecars: Dict[str, dict] = {}
         used: Dict[str, set] = {}
+        kept = []
         for info in data_list:
             name = self.video_name(info['video_path'])
             path = osp.join(self.quality_root, name + '.json')
@@ -372,21 +428,14 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             )
             info['video_name'] = name
             info['quality_path'] = path
-            ann = osp.join(self.data_prefix['img_path'], info['ann_path'])
-            if not osp.isfile(ann):
-                raise FileNotFoundError(
-                    f'{ann}: annotation file of {name!r} not found'
-                )
-            boxes = read_boxes_xywh(ann)
-            n = info['end_frame_id'] - info['start_frame_id'] + 1
-            if len(boxes) != n:
-                raise ValueError(
-                    f'{ann}: {len(boxes)} box line(s), but the infos file '
-                    f'lists frames {info["start_frame_id"]}-'
-                    f'{info["end_frame_id"]} ({n} frames)'
-                )
+            boxes = self._checked_boxes(
+                info, sidecars[path]['frame_size'], check_count=True
+            )
+            if boxes is None:
+                continue
             boxes[:, 2:] += boxes[:, :2]
             info['bboxes'] = boxes.astype(np.float32)
+            kept.append(info)
         for path, sidecar in sidecars.items():
             extra = [
                 t.get('track_id')
@@ -399,6 +448,139 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
                     f'{self.ann_file}; they are not sampled',
                     logger='current',
                 )
+        return kept
+
+    def _checked_boxes(
+        self,
+        info: dict,
+        frame_size: Optional[Sequence[float]],
+        check_count: bool,
+    ) -> Optional[np.ndarray]:
+        """The checked (n, 4) xywh boxes of a track, or None if dropped.
+
+        Strict: any problem raises. Otherwise a track that cannot be used
+        is dropped (None) and a frame with a bad box gets False in
+        ``info['frame_valid']`` (only added when some frame is bad).
+        """
+        ann = osp.join(self.data_prefix['img_path'], info['ann_path'])
+        if not osp.isfile(ann):
+            return self._drop_track(
+                FileNotFoundError(
+                    f'{ann}: annotation file of '
+                    f'{info.get("video_name", info["video_path"])!r} not '
+                    f'found (listed in {self.ann_file})'
+                )
+            )
+        boxes, problems = read_annotation(ann, frame_size)
+        n = info['end_frame_id'] - info['start_frame_id'] + 1
+        if check_count and len(boxes) != n:
+            return self._drop_track(
+                ValueError(
+                    f'{ann}: {len(boxes)} box line(s), but the infos file '
+                    f'lists frames {info["start_frame_id"]}-'
+                    f'{info["end_frame_id"]} ({n} frames)'
+                )
+            )
+        if not problems:
+            return boxes
+        err = annotation_error(ann, problems, _STRICT_HINT)
+        if self.strict:
+            raise err
+        if len(problems) >= len(boxes):
+            _, line_no, why = problems[0]
+            return self._drop_track(
+                ValueError(
+                    f'{ann}: no line holds a usable box (line {line_no}: '
+                    f'{why})'
+                )
+            )
+        valid = np.ones(len(boxes), bool)
+        valid[[row for row, _, _ in problems]] = False
+        info['frame_valid'] = valid
+        self._label_bad_frames[0] += len(problems)
+        self._label_bad_frames[1] += 1
+        return boxes
+
+    def _drop_track(self, err: Exception) -> None:
+        """Raise ``err`` (strict) or record the track as dropped."""
+        if self.strict:
+            raise err
+        self._label_drops.append(str(err))
+        return None
+
+    def _check_plain_labels(self, data_list: List[dict]) -> List[dict]:
+        """Check the annotation files of a dataset without sidecars.
+
+        The frame size comes from the header of each track's first frame;
+        a track whose first frame cannot be read is checked without the
+        overlap test (and counted in the log).
+        """
+        kept, unsized = [], 0
+        for info in data_list:
+            first = osp.join(
+                self.data_prefix['img_path'],
+                info['video_path'],
+                info['framename_template'] % info['start_frame_id'],
+            )
+            size = frame_file_size(first)
+            unsized += size is None
+            # mmtrack's test mode allows fewer boxes than frames
+            check_count = not self.test_mode
+            if self._checked_boxes(info, size, check_count) is not None:
+                kept.append(info)
+        if unsized:
+            print_log(
+                f'{self.ann_file}: the first frame of {unsized} track(s) '
+                'could not be read, so their boxes were not checked against '
+                'the frame size',
+                logger='current',
+                level=logging.WARNING,
+            )
+        return kept
+
+    def _log_label_drops(self, num_kept: int) -> None:
+        """Log what ``strict=False`` left out; fail when nothing is left."""
+        drops = self._label_drops
+        frames, tracks = self._label_bad_frames
+        if drops:
+            print_log(
+                f'{self.ann_file} (strict=False): dropped {len(drops)} '
+                f'track(s), {num_kept} left; first: {drops[0]}',
+                logger='current',
+                level=logging.WARNING,
+            )
+        if frames:
+            print_log(
+                f'{self.ann_file} (strict=False): {frames} frame(s) with a '
+                f'bad box in {tracks} track(s) are left out of sampling',
+                logger='current',
+                level=logging.WARNING,
+            )
+        if drops and not num_kept:
+            raise ValueError(
+                f'{self.ann_file}: no usable track is left after dropping '
+                f'the bad ones (strict=False); first: {drops[0]}'
+            )
+
+    def get_bboxes_from_video(self, video_idx: int) -> np.ndarray:
+        """(N, 4) xywh boxes of a track (plain mode; mmtrack's reader,
+        or, for a track with bad lines under ``strict=False``, NaN rows
+        for the lines that are not four numbers)."""
+        info = self.get_data_info(video_idx)
+        if 'frame_valid' not in info:
+            return super().get_bboxes_from_video(video_idx)
+        ann = osp.join(self.data_prefix['img_path'], info['ann_path'])
+        return read_annotation(ann)[0]
+
+    def get_ann_infos_from_video(self, video_idx: int) -> dict:
+        """mmtrack's annotation infos; frames with a bad box (kept under
+        ``strict=False``) are not visible and not valid."""
+        infos = super().get_ann_infos_from_video(video_idx)
+        valid = self.get_data_info(video_idx).get('frame_valid')
+        if valid is not None:
+            infos['visible'] = infos['visible'] & valid
+            infos['bboxes_isvalid'] = infos['bboxes_isvalid'] & valid
+        return infos
 
     def full_init(self) -> None:
         """Load the data list, then build the per-video sampling index."""
@@ -615,9 +797,13 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             np.ndarray: int64 positions (M,), farthest first.
         """
         t_l, t_u = int(info['t_l'][template]), int(info['t_u'][template])
-        draws = rng.integers(
-            t_l, t_u + 1, self.num_memory_frames + self.far_memory_draws
-        )
+        num = self.num_memory_frames + self.far_memory_draws
+        valid = info.get('frame_valid')
+        if valid is None:
+            draws = rng.integers(t_l, t_u + 1, num)
+        else:  # strict=False: only frames with a good box
+            usable = t_l + np.flatnonzero(valid[t_l : t_u + 1])
+            draws = usable[rng.integers(0, len(usable), num)]
         order = np.argsort(-np.abs(draws - template), kind='stable')
         return draws[order[: self.num_memory_frames]]
 
@@ -689,7 +875,12 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         info = self.get_data_info(track)
         n = len(info['frame_quality_short'])
         n_cand = self.num_candidates(info['q_v'], n)
-        cands = rng.integers(0, n, n_cand)
+        valid = info.get('frame_valid')
+        if valid is None:
+            cands = rng.integers(0, n, n_cand)
+        else:  # strict=False: only frames with a good box
+            usable = np.flatnonzero(valid)
+            cands = usable[rng.integers(0, len(usable), n_cand)]
         scores = self.frame_scores(info, cands, stage)
         template = int(cands[int(np.argmax(scores))])
         memory = (
@@ -901,3 +1092,23 @@ def _track_arrays(
             logger='current',
         )
     return out
+
+
+def _check_data_root(data_root: str, ann_file: str, has_sidecars: bool):
+    """Say plainly when ``data_root`` holds no pseudo labels at all."""
+    if not data_root:
+        return
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(
+            f'PseudoLabelSOTDataset: data_root {data_root!r} does not '
+            'exist; ' + _MAKE_LABELS.format(root=data_root)
+        )
+    infos = ann_file
+    if ann_file and not osp.isabs(ann_file):
+        infos = osp.join(data_root, ann_file)
+    if not has_sidecars and not (infos and osp.isfile(infos)):
+        raise FileNotFoundError(
+            f'PseudoLabelSOTDataset: data_root {data_root!r} holds no '
+            f'pseudo labels (no {ann_file or "infos file"}, no quality '
+            'sidecars); ' + _MAKE_LABELS.format(root=data_root)
+        )

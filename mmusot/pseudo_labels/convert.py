@@ -6,19 +6,167 @@ import glob
 import json
 import multiprocessing as mp
 import os
+import re
+import socket
 import time
 import traceback
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import (
+    Callable,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import cv2
 
 from .pipeline import PseudoLabelSettings, process_video
 from .video_io import VideoSource
-from .writer import atomic_write_json, write_infos
+from .writer import (
+    AnnotationError,
+    annotation_error,
+    atomic_write_json,
+    read_annotation,
+    write_infos,
+)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
+
+# <out>/.converter-<i>of<n>.lock: held by the converter of shard i/n.
+LOCK_PATTERN = re.compile(r'\.converter-(\d+)of(\d+)\.lock')
 
 
 class SettingsMismatchError(RuntimeError):
     """An output folder was made with other settings than this run's."""
+
+
+class OutputLockedError(RuntimeError):
+    """Another converter is writing the same videos of an output folder."""
+
+
+def _lock_holder(path: str) -> str:
+    """'pid N on host H since T' from a lock file (best effort)."""
+    try:
+        with open(path) as f:
+            info = json.load(f)
+        return (
+            f'pid {info["pid"]} on host {info["host"]} (since '
+            f'{info["started"]})'
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return 'a process that has not written its pid yet'
+
+
+def _try_lock(path: str) -> Optional[int]:
+    """An open, exclusively flock-ed descriptor of ``path``, or None when
+    another process holds it. A lock left by a dead process is free: the
+    system releases a flock when its holder exits."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        # The previous holder may have removed the file between our open
+        # and flock: then we locked a file nobody else will see; retry.
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def _unlock(path: str, fd: int) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    os.close(fd)
+
+
+@contextmanager
+def output_lock(
+    out_root: str, shard: Tuple[int, int] = (0, 1)
+) -> Iterator[str]:
+    """Hold ``out_root``'s converter lock for one shard while converting.
+
+    Two converters writing the same videos into one folder would delete
+    each other's temporary frames; shards of one run (the same ``n``,
+    different ``i``) write disjoint videos and run side by side. The lock
+    is ``<out_root>/.converter-<i>of<n>.lock``, holding the pid, host and
+    start time, flock-ed while the run lasts and removed at its end. A
+    lock whose process died (killed) is no longer held by the system and
+    is taken over.
+
+    Args:
+        out_root (str): the output folder (created if missing).
+        shard (tuple[int, int]): this run's (i, n). Defaults to (0, 1).
+
+    Yields:
+        str: the lock file.
+
+    Raises:
+        OutputLockedError: a live converter holds the lock of this shard,
+            or of a shard that overlaps it (another ``n``); the message
+            names its pid.
+    """
+    if fcntl is None:  # pragma: no cover - not POSIX: no lock
+        yield ''
+        return
+    index, count = shard
+    os.makedirs(out_root, exist_ok=True)
+    path = os.path.join(out_root, f'.converter-{index}of{count}.lock')
+    fd = _try_lock(path)
+    if fd is None:
+        raise OutputLockedError(_busy_message(out_root, path, shard))
+    try:
+        started = time.strftime('%Y-%m-%d %H:%M:%S')
+        info = dict(
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started=started,
+            shard=f'{index}/{count}',
+        )
+        os.ftruncate(fd, 0)
+        os.write(fd, (json.dumps(info) + '\n').encode())
+        for name in sorted(os.listdir(out_root)):
+            m = LOCK_PATTERN.fullmatch(name)
+            other = os.path.join(out_root, name)
+            if not m or other == path:
+                continue
+            i, n = int(m.group(1)), int(m.group(2))
+            if n == count and i != index:
+                continue  # a sibling shard: other videos
+            other_fd = _try_lock(other)
+            if other_fd is None:
+                raise OutputLockedError(_busy_message(out_root, other, (i, n)))
+            _unlock(other, other_fd)  # a dead run's lock
+    except BaseException:
+        _unlock(path, fd)
+        raise
+    try:
+        yield path
+    finally:
+        _unlock(path, fd)
+
+
+def _busy_message(out_root: str, path: str, shard: Tuple[int, int]) -> str:
+    return (
+        f'{out_root}: another converter is writing this folder: '
+        f'{_lock_holder(path)}, shard {shard[0]}/{shard[1]} (lock {path}). '
+        "Two runs on the same videos delete each other's temporary "
+        'files: wait for it to finish or stop it, use another output '
+        'folder, or split the work with --shard i/n'
+    )
 
 
 def parse_shard(text: str) -> Tuple[int, int]:
@@ -75,12 +223,12 @@ def check_settings(
 
 
 def _run_one(args) -> dict:
-    source, out_root, settings, threads = args
+    source, out_root, settings, threads, fix = args
     if threads is not None:
         cv2.setNumThreads(threads)
     t0 = time.perf_counter()
     try:
-        record = process_video(source, out_root, settings)
+        record = process_video(source, out_root, settings, fix=fix)
     except Exception as e:  # one bad video never stops a run
         record = dict(
             video=source.name,
@@ -105,11 +253,14 @@ def convert_sources(
     retry_failed: bool = False,
     on_record: Optional[Callable[[dict, bool], None]] = None,
     extra_settings: Optional[dict] = None,
+    shard: Tuple[int, int] = (0, 1),
+    fix: bool = False,
 ) -> List[dict]:
     """Pseudo-label ``sources`` into ``out_root``, resuming finished ones.
 
     A video is done when its status record exists (it is written last and
-    atomically); anything else of an unfinished video is redone.
+    atomically); anything else of an unfinished video is redone. The run
+    holds the folder's :func:`output_lock` for its shard.
 
     Args:
         sources (Sequence[VideoSource]): the videos of this shard.
@@ -122,11 +273,43 @@ def convert_sources(
             each video, e.g. to advance a progress bar.
         extra_settings (dict, optional): more values that must match on
             resume (e.g. the preset name).
+        shard (tuple[int, int]): the (i, n) shard ``sources`` come from,
+            for the lock. Defaults to (0, 1).
+        fix (bool): a track with an unusable box is filtered (``kept``
+            False, the reason recorded) instead of failing its video (see
+            :func:`~.pipeline.process_video`). Defaults to False.
 
     Returns:
         list[dict]: the records of all ``sources`` (old and new).
+
+    Raises:
+        OutputLockedError: another converter writes the same videos.
+        SettingsMismatchError: the folder was made with other settings.
     """
     os.makedirs(out_root, exist_ok=True)
+    with output_lock(out_root, shard):
+        return _convert_locked(
+            sources,
+            out_root,
+            settings,
+            workers,
+            retry_failed,
+            on_record,
+            extra_settings,
+            fix,
+        )
+
+
+def _convert_locked(
+    sources,
+    out_root,
+    settings,
+    workers,
+    retry_failed,
+    on_record,
+    extra_settings,
+    fix,
+) -> List[dict]:
     check_settings(out_root, settings, extra_settings)
     records, todo = {}, []
     for src in sources:
@@ -140,7 +323,7 @@ def convert_sources(
         else:
             todo.append(src)
     threads = 1 if workers > 1 else None
-    jobs = [(s, out_root, settings, threads) for s in todo]
+    jobs = [(s, out_root, settings, threads, fix) for s in todo]
     if workers > 1 and len(jobs) > 1:
         ctx = mp.get_context('spawn')
         with ctx.Pool(workers) as pool:
@@ -215,24 +398,70 @@ def summarize(
     )
 
 
+def track_label_problem(out_root: str, record: dict, track: dict) -> str:
+    """Why a kept track's annotation file cannot be trained on ('' if it
+    can): missing, a line count that disagrees with its frames, or a bad
+    line (:func:`~.writer.read_annotation`, against the record's frame
+    size), with the file and line."""
+    path = os.path.join(out_root, track['ann_path'])
+    if not os.path.isfile(path):
+        return f'{path}: annotation file not found'
+    boxes, problems = read_annotation(path, record.get('frame_size'))
+    n = track['end_frame_id'] - track['start_frame_id'] + 1
+    if len(boxes) != n:
+        return f'{path}: {len(boxes)} box line(s) for {n} frames'
+    if problems:
+        return str(annotation_error(path, problems))
+    return ''
+
+
 def merge(
     out_root: str,
     infos_name: str = 'pseudo',
     expected: Optional[Sequence[str]] = None,
+    fix: bool = False,
 ) -> dict:
     """Write ``<infos_name>_infos.txt`` and ``summary.json`` from records.
 
     One infos line per kept track, sorted by video then track:
-    ``frames/<video>,<ann_path>,<start_frame_id>,<end_frame_id>``.
+    ``frames/<video>,<ann_path>,<start_frame_id>,<end_frame_id>``. Every
+    listed track's annotation file is checked first
+    (:func:`track_label_problem`), so an infos file never lists a box
+    that training would refuse.
+
+    Args:
+        out_root (str): dataset root.
+        infos_name (str): the infos file is ``<infos_name>_infos.txt``.
+            Defaults to 'pseudo'.
+        expected (Sequence[str], optional): all video names of the run.
+        fix (bool): leave tracks with a bad annotation file out of the
+            infos file (listed in the summary's ``invalid_tracks``) instead
+            of raising. Defaults to False.
 
     Returns:
-        dict: the summary (see :func:`summarize`).
+        dict: the summary (see :func:`summarize`; plus ``invalid_tracks``,
+        ``[video, problem]`` pairs, when ``fix`` left some out).
+
+    Raises:
+        AnnotationError: a listed track's annotation file is bad (the
+            message names the file and line), unless ``fix``.
     """
     records = load_records(out_root)
-    lines = []
+    lines, invalid = [], []
     for r in records:
         for t in r.get('tracks', []):
             if t.get('kept') and r.get('frames_path'):
+                problem = track_label_problem(out_root, r, t)
+                if problem and not fix:
+                    raise AnnotationError(
+                        f'{problem}; fix the file, re-run the converter for '
+                        f'{r["video"]} (delete its status record), or merge '
+                        'with --fix to leave such tracks out of the infos '
+                        'file'
+                    )
+                if problem:
+                    invalid.append([r['video'], problem])
+                    continue
                 lines.append(
                     (
                         r['frames_path'],
@@ -243,6 +472,8 @@ def merge(
                 )
     write_infos(os.path.join(out_root, f'{infos_name}_infos.txt'), lines)
     summary = summarize(records, expected)
+    if invalid:
+        summary['invalid_tracks'] = invalid
     atomic_write_json(os.path.join(out_root, 'summary.json'), summary)
     return summary
 
@@ -271,6 +502,13 @@ def format_summary(summary: dict, wall_s: Optional[float] = None) -> str:
         lines.append(f'  FAILED   {v}: {why}')
     for v, w in summary['warnings']:
         lines.append(f'  warning  {v}: {w}')
+    for v, why in summary.get('invalid_tracks', []):
+        lines.append(f'  dropped  {v} (--fix): {why}')
+    if summary.get('invalid_tracks'):
+        lines.append(
+            f'{len(summary["invalid_tracks"])} track(s) with bad boxes left '
+            'out of the infos file (--fix)'
+        )
     for v in summary['pending'][:20]:
         lines.append(f'  pending  {v}')
     return '\n'.join(lines)

@@ -53,8 +53,10 @@ from .shots import ShotCutDetector, check_shot_cut
 from .video_io import VideoReadError, VideoSource, count_frames, iter_frames
 from .writer import (
     FRAME_TEMPLATE,
+    AnnotationError,
     atomic_write_json,
     atomic_write_text,
+    box_problems,
     format_boxes_xywh,
 )
 
@@ -390,7 +392,13 @@ def _label_unit(
     )
     # As in the official code, the video statistics use the boxes before
     # the int truncation; the per-frame scores use the stored int boxes.
-    boxes = np.trunc(raw_boxes).astype(np.int64)
+    with np.errstate(invalid='ignore'):  # NaN boxes: checked below
+        boxes = np.trunc(raw_boxes).astype(np.int64)
+    # Checked before writing: a NaN box would be written as -2**63.
+    xywh = (boxes[:, 2:] - boxes[:, :2]).astype(np.float64)
+    xywh = np.concatenate([boxes[:, :2].astype(np.float64), xywh], 1)
+    xywh[~np.isfinite(raw_boxes).all(1)] = np.nan
+    track['box_problems'] = box_problems(xywh, (w, h))
     q_v = video_quality(len(picked), len(unit.flow_frames))
     corner_freq = corner_frequency(raw_boxes, w, h)
     kept, reason = passes_video_filter(
@@ -449,14 +457,24 @@ def temp_prefix(name: str) -> str:
 
 
 def process_video(
-    source: VideoSource, out_root: str, settings: PseudoLabelSettings
+    source: VideoSource,
+    out_root: str,
+    settings: PseudoLabelSettings,
+    fix: bool = False,
 ) -> dict:
     """Pseudo-label one video and write its frames, boxes and sidecar.
+
+    Every track's boxes are checked before they are written (finite,
+    positive width and height, overlapping the frame; see
+    :func:`~.writer.box_problems`).
 
     Args:
         source (VideoSource): the input video or frame folder.
         out_root (str): dataset root (see :mod:`.writer` for the layout).
         settings (PseudoLabelSettings): all settings.
+        fix (bool): a track with an unusable box is filtered (``kept``
+            False, no annotation file, the count in its reason and in the
+            record's warnings) instead of raising. Defaults to False.
 
     Returns:
         dict: the video's record: ``status`` ('kept' or 'filtered'),
@@ -466,6 +484,8 @@ def process_video(
 
     Raises:
         VideoReadError: the input is unreadable or has no frames.
+        AnnotationError: a track has an unusable box (not with ``fix``);
+            the message names its annotation file and line.
     """
     t0 = time.perf_counter()
     name = source.name
@@ -479,14 +499,14 @@ def process_video(
     tmp = os.path.join(tmp_root, temp_prefix(name) + uuid.uuid4().hex)
     os.makedirs(tmp)
     try:
-        record = _process(source, out_root, s, tmp, t0)
+        record = _process(source, out_root, s, tmp, t0, fix)
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
     return record
 
 
-def _process(source, out_root, s, tmp, t0):
+def _process(source, out_root, s, tmp, t0, fix=False):
     name = source.name
     backend = build_flow_backend(s.flow, **s.flow_kwargs)
     warnings: List[str] = []
@@ -568,6 +588,23 @@ def _process(source, out_root, s, tmp, t0):
         else:
             ann_rel = f'annotations/{name}.txt'
         boxes = t.pop('boxes', None)
+        bad = t.pop('box_problems', None)
+        if bad:
+            first = min(bad)
+            where = (
+                f'{ann_rel} line {first + 1}: {bad[first]} ({len(bad)} '
+                'unusable box(es) in this track)'
+            )
+            if not fix:
+                raise AnnotationError(
+                    f'{where}; re-run with --fix to filter such tracks'
+                )
+            boxes = None
+            t.update(kept=False, reason=f'unusable boxes: {where}')
+            warnings.append(
+                f'track {t["track_id"]} dropped (--fix): {len(bad)} '
+                'unusable box(es)'
+            )
         t['ann_path'] = ann_rel if boxes is not None else None
         if boxes is not None:
             atomic_write_text(

@@ -1,12 +1,13 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Reading frames from video files and frame folders, and finding them."""
 
+import logging
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterable, Iterator, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -26,6 +27,8 @@ VIDEO_EXTENSIONS = (
     '.ts',
 )
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+
+logger = logging.getLogger(__name__)
 
 
 class VideoReadError(RuntimeError):
@@ -153,7 +156,7 @@ def list_images(folder: Path) -> List[str]:
 
 
 def discover_sources(
-    root: str, min_folder_images: int = 1
+    root: str, min_folder_images: int = 1, exclude: Iterable[str] = ()
 ) -> List[VideoSource]:
     """Find video files and frame folders under ``root`` (recursive).
 
@@ -163,21 +166,45 @@ def discover_sources(
     extension appended. The order is sorted and deterministic, so every
     shard of a run sees the same list.
 
+    Symbolic links to folders are followed. A folder reached a second time
+    (a link loop, or two links to the same folder) is skipped with a
+    logged warning: the first path in sorted order keeps it.
+
     Args:
         root (str): a folder, or a single video file.
         min_folder_images (int): a folder needs this many images to count
             as a video. Defaults to 1.
+        exclude (Iterable[str]): folders left out of the search, with
+            everything under them (the converter's own output folder when
+            it lies inside ``root``). Defaults to ().
 
     Returns:
         list[VideoSource]: sorted by name.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist.
     """
     root_path = Path(root)
     if root_path.is_file():
         return [VideoSource(safe_name(root_path.stem), str(root_path))]
     if not root_path.is_dir():
         raise FileNotFoundError(f'{root}: no such file or folder')
+    skip = {os.path.realpath(p) for p in exclude}
+    seen_dirs = {}  # real path -> the path it was first reached by
     found = []  # (relative stem, ext, path, frames)
-    for dirpath, dirnames, filenames in os.walk(root_path):
+    for dirpath, dirnames, filenames in os.walk(root_path, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in skip:
+            dirnames[:] = []
+            continue
+        if real in seen_dirs:
+            logger.warning(
+                f'{dirpath}: skipped, it is {seen_dirs[real]} again (a '
+                'symbolic link loop or a second link to the same folder)'
+            )
+            dirnames[:] = []
+            continue
+        seen_dirs[real] = dirpath
         dirnames.sort()
         here = Path(dirpath)
         images = [

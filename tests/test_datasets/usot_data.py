@@ -39,7 +39,9 @@ def video_spec(
     """One single-track video; defaults give a good, easy video."""
     n = num_frames
     if boxes is None:
-        k = np.arange(n)[:, None]
+        # the box moves right and down, and starts over every 24 frames
+        # so that it stays in the frame
+        k = np.arange(n)[:, None] % 24
         boxes = np.concatenate([30 + 4 * k, 20 + 2 * k], 1)
         boxes = np.concatenate([boxes, boxes + [40, 30]], 1)
     return dict(

@@ -6,13 +6,23 @@ memory_1 .. memory_M] (:class:`~mmusot.datasets.PseudoLabelSOTDataset`);
 the transforms act on frames by role, as the official loader augments the
 template, the search area and the memory search areas differently
 (paper Sec. 4.1; official ``lib/dataset_loader/datasets_usot.py``).
+
+Frame files: :func:`frame_file_size` reads a frame's size from its header
+and :class:`FrameCheckingCompose` turns a pipeline failure caused by an
+unreadable frame (corrupt, truncated to nothing, missing) into an error
+that names the frame file.
 """
 
+import os.path as osp
 import zlib
-from typing import Iterable, Optional, Tuple
+from typing import Any, Iterable, List, Optional, Tuple
 
+import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.dataset import Compose
+
+from ...pseudo_labels.video_io import VideoReadError
 
 FRAME_ROLES = ('template', 'search', 'memory')
 _SEED_HIGH = 2**31 - 1
@@ -149,3 +159,103 @@ class BaseUSOTFrameTransform(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(roles={self.roles})'
+
+
+def frame_file_size(path: str) -> Optional[Tuple[int, int]]:
+    """(W, H) of an image file from its header (no full decode).
+
+    Args:
+        path (str): the image file.
+
+    Returns:
+        tuple[int, int], optional: the size, or None when the file is
+        missing or its header cannot be read.
+    """
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with mmcv
+        img = cv2.imread(path)
+        return None if img is None else (img.shape[1], img.shape[0])
+    try:
+        with Image.open(path) as img:
+            return int(img.size[0]), int(img.size[1])
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def frame_file_problem(path: str) -> Optional[str]:
+    """Why a local frame file cannot be loaded, or None when it decodes.
+
+    Args:
+        path (str): the frame file.
+
+    Returns:
+        str, optional: 'file not found', 'empty file (0 bytes)' or 'not
+        a decodable image (...)'; None for a good image or a non-local
+        path (``scheme://...``), which is not checked here.
+    """
+    if '://' in path:
+        return None
+    if not osp.isfile(path):
+        return 'file not found'
+    size = osp.getsize(path)
+    if size == 0:
+        return 'empty file (0 bytes)'
+    data = np.fromfile(path, np.uint8)
+    if cv2.imdecode(data, cv2.IMREAD_COLOR) is None:
+        return f'not a decodable image ({size} bytes: corrupt or truncated)'
+    return None
+
+
+def frame_paths(data: Any) -> List[str]:
+    """The frame files named by a pipeline input, in order.
+
+    Args:
+        data: a dataset sample (dict with ``img_path`` (str or list) or
+            ``img_paths`` (list)), or a list of them (mmtrack's pairs).
+
+    Returns:
+        list[str]: the paths, without repeats.
+    """
+    found: List[str] = []
+    items = data if isinstance(data, (list, tuple)) else [data]
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for key in ('img_path', 'img_paths'):
+            value = item.get(key)
+            if isinstance(value, str):
+                value = [value]
+            if isinstance(value, (list, tuple)):
+                found += [v for v in value if isinstance(v, str)]
+    return list(dict.fromkeys(found))
+
+
+class FrameCheckingCompose(Compose):
+    """mmengine's ``Compose`` that names the frame file behind a failure.
+
+    A corrupt or empty frame makes ``LoadImageFromFile`` fail deep in the
+    pipeline (``'NoneType' object has no attribute 'shape'``, or OpenCV's
+    ``!buf.empty()``). When any transform raises, the frames named by the
+    input (:func:`frame_paths`) are checked (only then, so a good sample
+    costs nothing) and the first unreadable one is reported as a
+    :class:`~mmusot.pseudo_labels.VideoReadError` chained to the original
+    error; when all frames decode, the original error propagates.
+    """
+
+    def __call__(self, data: Any) -> Any:
+        paths = frame_paths(data)
+        try:
+            return super().__call__(data)
+        except Exception as err:
+            for path in paths:
+                problem = frame_file_problem(path)
+                if problem is not None:
+                    raise VideoReadError(
+                        f'{path}: training frame cannot be loaded: '
+                        f"{problem}. Re-create it (delete the video's "
+                        'status/<video>.json in the data root and run the '
+                        'converter again) or remove its track from the '
+                        'infos file'
+                    ) from err
+            raise
