@@ -163,7 +163,14 @@ class OpenCVTracker:
         self.score: Optional[float] = None
 
     def init(self, frame: np.ndarray, box: BoxLike) -> None:
-        """Start on ``box`` (``[x, y, w, h]``) in ``frame`` (BGR uint8)."""
+        """Start on ``box`` (``[x, y, w, h]``) in ``frame`` (BGR uint8).
+
+        The previous target is dropped first: after a failed call the
+        tracker is not initialised and :meth:`track` raises (as for
+        :meth:`mmusot.apis.Tracker.init`).
+        """
+        self._tracker = None
+        self.box, self.score = None, None
         frame = check_frame(frame)
         box = check_box(box, frame.shape)
         x, y, w, h = (int(v) for v in box)
@@ -186,7 +193,10 @@ class OpenCVTracker:
             success / failure of the others).
         """
         if self._tracker is None:
-            raise RuntimeError(f'{self.kind}: track called before init')
+            raise RuntimeError(
+                f'{self.kind}: track called before init (or after an init '
+                'that failed): call init with a frame and a box first'
+            )
         ok, rect = self._tracker.update(check_frame(frame))
         rect = np.asarray(rect, dtype=np.float64).reshape(-1)
         if rect.size == 4 and rect[2] > 0 and rect[3] > 0:

@@ -105,6 +105,13 @@ def check_frame(frame: np.ndarray) -> np.ndarray:
 def check_box(box: BoxLike, frame_shape: Sequence[int]) -> np.ndarray:
     """Validate an ``[x, y, w, h]`` box against the frame it starts in.
 
+    A box may stick out of the frame (a target partly out of view) as long
+    as its centre lies inside; a box wider or taller than the whole frame
+    is refused: no target seen in the frame is larger than the frame, so
+    such a box is a mistake (coordinates for another resolution, x2,y2
+    given as w,h ...), and clipping it would silently start the tracker on
+    a box the user never drew.
+
     Args:
         box (Sequence[float] | np.ndarray): ``[x, y, w, h]``: top-left
             corner and size, pixels.
@@ -115,7 +122,8 @@ def check_box(box: BoxLike, frame_shape: Sequence[int]) -> np.ndarray:
 
     Raises:
         ValueError: not 4 numbers, not finite, zero or negative width or
-            height, or its centre outside the frame.
+            height, its centre outside the frame, or wider or taller than
+            the frame.
     """
     try:
         values = np.asarray(box, dtype=np.float64).reshape(-1)
@@ -142,6 +150,13 @@ def check_box(box: BoxLike, frame_shape: Sequence[int]) -> np.ndarray:
             f'box x, y, w, h = {values.tolist()} is outside the '
             f'{width}x{height} frame (its centre ({cx:g}, {cy:g}) must lie '
             'inside it)'
+        )
+    if w > width or h > height:
+        raise ValueError(
+            f'box x, y, w, h = {values.tolist()} is {w:g}x{h:g}, larger than '
+            f'the {width}x{height} frame; give a box in pixels of this frame '
+            '(x, y, w, h: top-left corner, width, height), clipped to the '
+            'frame if the target fills the view'
         )
     return values
 
@@ -386,6 +401,12 @@ class Tracker(_Wrapper):
     def init(self, frame: np.ndarray, box: BoxLike) -> None:
         """Start tracking ``box`` in ``frame`` (restarts if already on).
 
+        The previous target is dropped first: when this call fails (a bad
+        frame or box, or a model error), the tracker is left not
+        initialised, and :meth:`track` raises until an :meth:`init`
+        succeeds. It never goes on following the old target as if the new
+        one had been taken.
+
         Args:
             frame (np.ndarray): (H, W, 3) uint8 BGR or (H, W) uint8 grey.
             box (Sequence[float]): ``[x, y, w, h]``, pixels.
@@ -394,6 +415,7 @@ class Tracker(_Wrapper):
             TypeError / ValueError: bad frame (:func:`check_frame`) or box
                 (:func:`check_box`).
         """
+        self._reset()
         frame = check_frame(frame)
         box = check_box(box, frame.shape)
         state: dict = {}
@@ -402,6 +424,14 @@ class Tracker(_Wrapper):
         self._frame_id = 0
         self._shape = frame.shape[:2]
         self.box, self.score = _result(sample)
+
+    def _reset(self) -> None:
+        """Forget the target: :meth:`track` raises until :meth:`init`."""
+        self._state = {}
+        self._frame_id = -1
+        self._shape = None
+        self.box = None
+        self.score = None
 
     def track(self, frame: np.ndarray) -> TrackResult:
         """Locate the target in the next frame.
@@ -415,12 +445,17 @@ class Tracker(_Wrapper):
             ``[x, y, w, h]`` in pixels, and the model's score for it.
 
         Raises:
-            RuntimeError: :meth:`init` was not called.
+            RuntimeError: :meth:`init` was not called, or the last call
+                failed.
             TypeError / ValueError: bad frame, or a frame size that differs
                 from the init frame.
         """
         if self._frame_id < 0:
-            raise RuntimeError('Tracker.track called before Tracker.init')
+            raise RuntimeError(
+                'Tracker.track called before Tracker.init (or after an init '
+                'that failed): the tracker has no target; call init with a '
+                'frame and a box first'
+            )
         frame = check_frame(frame)
         _check_same_size(frame, self._shape)
         batch = self.engine.pack(frame, self._frame_id + 1)
@@ -505,6 +540,11 @@ class MultiTracker(_Wrapper):
         are already being tracked (targets started here are tracked from
         the next frame on).
 
+        A call that fails (a bad box, or a model error on any of its
+        targets) starts none of its targets and uses up no id; the targets
+        already tracked go on unchanged (this call only adds targets: to
+        move one, :meth:`remove` it and start it again).
+
         Args:
             frame (np.ndarray): (H, W, 3) uint8 BGR or (H, W) uint8 grey.
             boxes (Mapping | Sequence): ``[x, y, w, h]`` boxes, either by
@@ -514,8 +554,8 @@ class MultiTracker(_Wrapper):
             list: the ids of the new targets.
 
         Raises:
-            ValueError: a bad box (nothing is started then), an id already
-                tracked, or a frame of another size than earlier ones.
+            ValueError: a bad box, an id already tracked, or a frame of
+                another size than earlier ones.
         """
         frame = check_frame(frame)
         if self._shape is not None and self._targets:
@@ -523,10 +563,7 @@ class MultiTracker(_Wrapper):
         if isinstance(boxes, Mapping):
             items = list(boxes.items())
         else:
-            items = []
-            for box in boxes:
-                items.append((self._next_id, box))
-                self._next_id += 1
+            items = [(self._next_id + i, box) for i, box in enumerate(boxes)]
         checked = []
         for target_id, box in items:
             if target_id in self._targets:
@@ -535,15 +572,19 @@ class MultiTracker(_Wrapper):
                 checked.append((target_id, check_box(box, frame.shape)))
             except ValueError as err:
                 raise ValueError(f'target {target_id!r}: {err}') from None
+        started: Dict[Hashable, dict] = {}
         for target_id, box in checked:
             state: dict = {}
             sample = self.engine.predict(
                 self.engine.pack(frame, 0, box), state
             )
             result = _result(sample)
-            self._targets[target_id] = dict(
+            started[target_id] = dict(
                 state=state, frame_id=0, box=result[0], score=result[1]
             )
+        self._targets.update(started)
+        if not isinstance(boxes, Mapping):
+            self._next_id += len(items)
         self._shape = frame.shape[:2]
         return [target_id for target_id, _ in checked]
 

@@ -25,6 +25,24 @@ Examples::
 Any mmtrack SOT config works (``mmtrack::sot/...`` names too); without
 ``--checkpoint`` the model has the config's initial weights (only useful
 to check the plumbing).
+
+Checks, so that nothing comes out silently wrong:
+
+* the ground truth must have one box per frame: a folder whose frame
+  count differs from its ground-truth lines is refused before tracking
+  (as ``tools/test.py`` refuses it), a video whose frames turn out to
+  outnumber, or to fall short of, the ``--gt`` lines is an error once
+  that is known (the boxes tracked are still written);
+* the output files are checked before the model is built (a folder where
+  a file is expected, a folder that cannot be created or written);
+* a frame that cannot be read (a damaged or empty image file) or that has
+  another size than the first frame stops the run with an error naming
+  the frame; the boxes and the video up to it are written first.
+  ``--resize-frames`` resizes frames of another size to the first
+  frame's size instead (boxes are then in the first frame's pixels);
+* the first box must lie in the first frame: its centre inside, and not
+  larger than the frame (:func:`mmusot.apis.check_box`; a box may stick
+  out on one side, for a target partly out of view).
 """
 
 import argparse
@@ -62,6 +80,10 @@ class DemoError(Exception):
     """Bad input: the message is shown to the user, the exit code is 1."""
 
 
+class FrameError(DemoError):
+    """A frame that cannot be used (the message says why, not where)."""
+
+
 # --------------------------------------------------------------- sources
 class FrameSource:
     """Frames (BGR uint8) of a video file, a folder or a webcam.
@@ -72,6 +94,10 @@ class FrameSource:
         fps (float): frame rate of the source (0 if unknown).
         length (int, optional): number of frames, if known.
         gt_file (str, optional): an OTB-style folder's ground truth.
+        description (str): what the frames come from, for messages
+            (``'video clip.mp4'``, ``'folder frames/'``).
+        paths (list[str], optional): the image files of a folder, in
+            frame order (then ``length`` is exact).
     """
 
     def __init__(
@@ -81,12 +107,23 @@ class FrameSource:
         fps: float = 0.0,
         length: Optional[int] = None,
         gt_file: Optional[str] = None,
+        description: str = 'the input',
+        paths: Optional[List[str]] = None,
     ) -> None:
         self.frames = frames
         self.name = name
         self.fps = fps
         self.length = length
         self.gt_file = gt_file
+        self.description = description
+        self.paths = paths
+
+    def frame_label(self, index: int) -> str:
+        """``'frame #3 (img/0004.jpg)'`` or ``'frame #3 of video a.mp4'``
+        (0-based, as numbered on the output video)."""
+        if self.paths is not None and index < len(self.paths):
+            return f'frame #{index} ({self.paths[index]})'
+        return f'frame #{index} of {self.description}'
 
 
 def natural_key(name: str) -> list:
@@ -131,6 +168,7 @@ def open_capture(target, description: str) -> FrameSource:
         name,
         fps if np.isfinite(fps) else 0.0,
         count if count > 0 else None,
+        description=description,
     )
 
 
@@ -138,7 +176,17 @@ def _folder_frames(paths: List[str]):
     for path in paths:
         frame = cv2.imread(path, cv2.IMREAD_COLOR)
         if frame is None:
-            raise DemoError(f'cannot read image {path}')
+            size = osp.getsize(path) if osp.isfile(path) else None
+            what = (
+                'the file is gone'
+                if size is None
+                else 'an empty file (0 bytes)'
+                if size == 0
+                else f'not a readable image ({size} bytes, damaged?)'
+            )
+            raise FrameError(
+                f'cannot read the image: {what}; replace or remove it'
+            )
         yield frame
 
 
@@ -170,6 +218,8 @@ def open_folder(folder: str) -> FrameSource:
         0.0,
         len(paths),
         gt_file,
+        description=f'folder {img_dir}',
+        paths=paths,
     )
 
 
@@ -209,6 +259,94 @@ def read_gt(path: str) -> np.ndarray:
         return parse_groundtruth(path, osp.basename(path))
     except ValueError as err:
         raise DemoError(str(err)) from None
+
+
+def check_gt_length(gt: np.ndarray, gt_path: str, source: FrameSource) -> None:
+    """Refuse a folder whose frame count differs from its ground truth.
+
+    A missing or extra frame puts every later box out of step with its
+    ground truth (the scores would compare shifted boxes), so this is an
+    error, as in ``tools/test.py`` (``OTBFolderDataset``). Videos are
+    checked while they are read (their frame count is only an estimate).
+
+    Raises:
+        DemoError: naming the folder, the file and both counts.
+    """
+    if source.paths is None or len(gt) == len(source.paths):
+        return
+    kind = 'short' if len(gt) < len(source.paths) else 'long'
+    raise DemoError(
+        f'ground truth is {kind}: {gt_path} has {len(gt)} boxes for '
+        f'{len(source.paths)} frames in {source.description}; each frame '
+        'needs its box (a frame missing or extra, or the ground truth of '
+        'another clip?). Fix the folder or the file, or track without '
+        'ground truth (--init-box)'
+    )
+
+
+def gt_mismatch(
+    gt: np.ndarray, gt_path: str, frames: int, ended: bool, where: str
+) -> Optional[str]:
+    """Why ``frames`` frames read so far do not fit ``gt`` (None if fine).
+
+    Args:
+        gt (np.ndarray): the ground truth, (N, 4).
+        gt_path (str): its file, for the message.
+        frames (int): frames read.
+        ended (bool): whether the input ended (else the run stopped at
+            ``--max-frames`` and more frames may follow).
+        where (str): the input, for the message.
+    """
+    if frames > len(gt) or (ended and frames != len(gt)):
+        more = '' if ended else 'at least '
+        return (
+            f'ground truth and frames are out of step: {gt_path} has '
+            f'{len(gt)} boxes but {where} has {more}{frames} frames; the '
+            'IoU is not reported. Give the ground truth of this video '
+            '(one box per frame), or none'
+        )
+    return None
+
+
+def check_output(path: str, what: str) -> None:
+    """Fail now, not after tracking, if ``path`` cannot be written.
+
+    Creates the missing folders of ``path``; the file itself is left as
+    it was.
+
+    Raises:
+        DemoError: ``path`` is a folder, its folder cannot be created, or
+            is not writable.
+    """
+    if osp.isdir(path):
+        raise DemoError(
+            f'{what} {path} is a folder; give a file name (e.g. '
+            f'{osp.join(path, "out" + (osp.splitext(path)[1] or ".mp4"))})'
+        )
+    folder = osp.dirname(osp.abspath(path))
+    parent = folder
+    while not osp.exists(parent):
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        raise DemoError(
+            f'cannot write {what} {path}: {parent} is a file, not a folder'
+        )
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise DemoError(
+            f'cannot create the folder of {what} {path}: {err.strerror}'
+        ) from None
+    existed = osp.exists(path)
+    try:
+        with open(path, 'ab'):
+            pass
+    except OSError as err:
+        raise DemoError(
+            f'cannot write {what} {path}: {err.strerror}; choose another path'
+        ) from None
+    if not existed:
+        os.remove(path)
 
 
 def iou_xywh(pred: np.ndarray, gt: np.ndarray) -> Optional[float]:
@@ -303,6 +441,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--fps', type=float, help='output video frame rate (default: input)'
     )
     parser.add_argument(
+        '--resize-frames',
+        action='store_true',
+        help='resize frames whose size differs from the first frame to its '
+        'size (boxes are then in pixels of the first frame); by default '
+        'such a frame stops the run with an error (the boxes so far are '
+        'written)',
+    )
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -329,12 +475,19 @@ def _fps(value: Optional[float]) -> str:
 
 
 def run(args: argparse.Namespace) -> dict:
-    """Run the demo; raises :class:`DemoError` on bad input."""
+    """Run the demo; raises :class:`DemoError` on bad input.
+
+    A frame that cannot be tracked (unreadable, another size) and a
+    ground truth out of step with a video raise :class:`DemoError` after
+    the boxes tracked so far are written and the video is closed.
+    """
     from mmusot.apis import Tracker, check_box
 
     source = open_source(args)
     gt_path = args.gt or source.gt_file
     gt = read_gt(gt_path) if gt_path else None
+    if gt is not None:
+        check_gt_length(gt, gt_path, source)
     if args.init_box is not None:
         init_box = parse_box(args.init_box)
     elif gt is not None:
@@ -345,7 +498,10 @@ def run(args: argparse.Namespace) -> dict:
             'first line is used)'
         )
     frames = iter(source.frames)
-    first = next(frames)
+    try:
+        first = next(frames)
+    except FrameError as err:
+        raise DemoError(f'{source.frame_label(0)}: {err}') from None
     try:
         init_box = check_box(init_box, first.shape)
     except ValueError as err:
@@ -353,8 +509,13 @@ def run(args: argparse.Namespace) -> dict:
 
     out = args.out or osp.join('work_dirs', 'demo', f'{source.name}.mp4')
     out_txt = args.out_txt or osp.splitext(out)[0] + '.txt'
-    for path in (out, out_txt):
-        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if osp.abspath(out) == osp.abspath(out_txt):
+        raise DemoError(
+            f'the video and the boxes would both be written to {out}; give '
+            '--out-txt another name'
+        )
+    check_output(out, 'output video')
+    check_output(out_txt, 'boxes file')
     try:
         tracker = Tracker.from_config(
             args.config,
@@ -377,18 +538,36 @@ def run(args: argparse.Namespace) -> dict:
         out, cv2.VideoWriter_fourcc(*'mp4v'), fps_out, (width, height)
     )
     if not writer.isOpened():
-        raise DemoError(f'cannot write video {out}')
+        raise DemoError(
+            f'cannot write video {out} (OpenCV writes mp4v: give a .mp4, '
+            '.mov or .avi name)'
+        )
     total = source.length
     if args.max_frames is not None:
         total = min(total or args.max_frames, args.max_frames)
     bar = _progress(total)
     boxes, ious = [], []
+    resized = 0
     track_seconds = 0.0
     start_all = time.perf_counter()
+    frame_no = 0
+    ended = False
+    failure: Optional[BaseException] = None
     try:
-        frame_no = 0
         frame = first
         while frame is not None:
+            if frame.shape[:2] != (height, width):
+                if not args.resize_frames:
+                    raise FrameError(
+                        f'its size {frame.shape[1]}x{frame.shape[0]} '
+                        f'differs from the first frame ({width}x{height}); '
+                        'the tracker needs one size (--resize-frames '
+                        "resizes such frames to the first frame's size)"
+                    )
+                frame = cv2.resize(
+                    frame, (width, height), interpolation=cv2.INTER_AREA
+                )
+                resized += 1
             start = time.perf_counter()
             if frame_no == 0:
                 tracker.init(frame, init_box)
@@ -410,6 +589,10 @@ def run(args: argparse.Namespace) -> dict:
             if args.max_frames is not None and frame_no >= args.max_frames:
                 break
             frame = next(frames, None)
+        else:
+            ended = True
+    except BaseException as err:  # save what was tracked, then report
+        failure = err
     finally:
         writer.release()
         if bar is not None:
@@ -417,7 +600,45 @@ def run(args: argparse.Namespace) -> dict:
     elapsed = time.perf_counter() - start_all
     from mmusot.evaluation import write_track_results
 
-    write_track_results(out_txt, np.array(boxes))
+    write_track_results(out_txt, np.array(boxes).reshape(-1, 4))
+    saved = (
+        f'the {len(boxes)} boxes tracked before it are in {out_txt}, the '
+        f'video up to it in {out}'
+    )
+    if isinstance(failure, (FrameError, ValueError, TypeError)):
+        raise DemoError(
+            f'{source.frame_label(frame_no)}: {failure}. Stopped there; '
+            f'{saved}'
+        ) from None
+    if failure is not None:
+        print(
+            f'error at {source.frame_label(frame_no)}; {saved}',
+            file=sys.stderr,
+        )
+        raise failure
+    if resized:
+        print(
+            f'warning: {resized} frames of another size were resized to '
+            f'{width}x{height} (--resize-frames)',
+            file=sys.stderr,
+        )
+    if ended and source.paths is None and source.length:
+        if len(boxes) < source.length:
+            print(
+                f'warning: {source.description} ended after {len(boxes)} '
+                f'frames, its header announces {source.length}: the rest '
+                'could not be decoded (a damaged or truncated file?)',
+                file=sys.stderr,
+            )
+    if gt is not None:
+        mismatch = gt_mismatch(
+            gt, gt_path, len(boxes), ended, source.description
+        )
+        if mismatch:
+            raise DemoError(
+                f'{mismatch}. The {len(boxes)} boxes are in {out_txt}, the '
+                f'video in {out}'
+            )
     summary = dict(
         frames=len(boxes),
         fps=len(boxes) / track_seconds if track_seconds > 0 else None,

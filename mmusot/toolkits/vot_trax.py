@@ -22,12 +22,23 @@ score)``.
   since libtrax 4.0.2 corrupts its heap decoding some of them (e.g. 30 x
   20 RGB) before the tracker sees the request.
 * Bad input (an unreadable image, a box outside the frame, an
-  unsupported region, a frame of another size, a non-finite output) gets
-  an error reply: the server ends the session with the reason, which the
-  client reports (``TraxException: Server terminated the session:
-  <reason>``), and :meth:`TraxTrackerServer.run` returns
-  :data:`EXIT_ERROR`. A ``quit`` request ends it cleanly
-  (:data:`EXIT_OK`).
+  unsupported region, a frame of another size, a non-finite output, a
+  malformed message) gets an error reply: the server ends the session
+  with the reason, which the client reports (``TraxException: Server
+  terminated the session: <reason>``), and
+  :meth:`TraxTrackerServer.run` returns :data:`EXIT_ERROR`. A ``quit``
+  request ends it cleanly (:data:`EXIT_OK`).
+* The client's messages are checked before libtrax parses them
+  (:class:`ClientMessageFilter`): libtrax 4.0.2 (vot-trax 4.0.2) loops
+  forever when its input ends in the middle of an ``initialize`` request
+  (e.g. a bare ``@@TRAX:initialize`` line, then end of input), allocating
+  memory on each turn until the kernel kills the process (~23 GB), and
+  spins on a client's ``hello`` or ``state`` message in the same way. The
+  filter passes libtrax only complete, well-formed client messages
+  (``initialize`` with one region, or none for the reset that starts a
+  re-initialisation; ``frame`` with one image; ``quit``), each at most
+  :data:`MAX_MESSAGE_BYTES` long, and ends libtrax's input with a message
+  it refuses at once, so it never meets the end of its input.
 
 The protocol uses the process's standard input and output (or the
 ``TRAX_SOCKET`` the client sets). Anything else written to standard
@@ -44,7 +55,11 @@ gives 1-based boxes).
 import logging
 import math
 import os
+import re
+import socket
 import sys
+import threading
+import time
 from contextlib import contextmanager
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
@@ -71,6 +86,23 @@ TRACKER_FAMILY = 'mmusot'
 CONFIDENCE_KEY = 'confidence'
 #: libtrax's environment variables for the protocol's descriptors.
 TRAX_IN, TRAX_OUT, TRAX_SOCKET = 'TRAX_IN', 'TRAX_OUT', 'TRAX_SOCKET'
+#: The prefix of every TraX message line.
+TRAX_PREFIX = b'@@TRAX:'
+#: Positional arguments each client message may carry (TraX 4, one image
+#: channel): ``initialize`` one region, or none (the reset a client sends
+#: before re-initialising), ``frame`` one image, ``quit`` none.
+CLIENT_MESSAGE_ARGUMENTS = {'initialize': (0, 1), 'frame': (1,), 'quit': (0,)}
+#: Longest client message passed to libtrax, in bytes (a 4K RGB
+#: ``memory`` image is about 33 MB of base64).
+MAX_MESSAGE_BYTES = 128 * 2**20
+#: What libtrax reads in place of a refused message and after the end of
+#: the client's input: a ``frame`` without its image, which it refuses at
+#: once (a protocol error) instead of looping.
+STOP_MESSAGE = b'@@TRAX:frame\n'
+#: Bytes read from the client at a time.
+READ_CHUNK = 2**20
+#: Seconds to wait for the client's ``TRAX_SOCKET`` port to accept.
+SOCKET_CONNECT_TIMEOUT = 30.0
 
 
 def _log(message: str, level: int = logging.WARNING) -> None:
@@ -81,6 +113,248 @@ def _log(message: str, level: int = logging.WARNING) -> None:
 
 class TraxInputError(ValueError):
     """A request the tracker cannot serve (answered with an error reply)."""
+
+
+class TraxProtocolError(TraxInputError):
+    """A client message that does not follow the TraX protocol."""
+
+
+# ------------------------------------------------------------ messages
+_MESSAGE_TYPE = re.compile(rb'@@TRAX:([A-Za-z0-9]*)(?= |$)')
+_SEPARATOR = re.compile(rb'[ \r]*')
+# libtrax's tokens: a quoted string ("...", backslash escapes) followed by
+# a space or the end of the line, or an unquoted run up to a space.
+_QUOTED = re.compile(rb'"([^"\\]*(?:\\.[^"\\]*)*)"(?= |$)', re.DOTALL)
+_UNQUOTED = re.compile(rb'[^ \r"][^ \\]*(?:\\.[^ \\]*)*(?= |$)', re.DOTALL)
+_KEY_PREFIX = re.compile(rb'(?:[^\\=]|\\.)*(?==)', re.DOTALL)
+_ESCAPE = re.compile(rb'\\(.)', re.DOTALL)
+_VALID_KEY = re.compile(rb'[A-Za-z0-9._]{0,64}')
+
+
+def _is_property(token: bytes) -> bool:
+    """Whether libtrax reads a token as ``key=value`` (not an argument).
+
+    As libtrax: the text before the first unescaped ``=`` must be a valid
+    key (letters, digits, ``.`` and ``_``, at most 64), else the ``=`` is
+    part of an argument (a base64 image, a path).
+    """
+    eq = token.find(b'=')
+    if eq < 0:
+        return False
+    key = token[:eq]
+    if b'\\' in key:
+        match = _KEY_PREFIX.match(token)
+        if match is None:
+            return False
+        key = _ESCAPE.sub(
+            lambda m: b'\n' if m.group(1) == b'n' else m.group(1),
+            match.group(0),
+        )
+    return _VALID_KEY.fullmatch(key) is not None
+
+
+def parse_client_message(line: bytes) -> Optional[Tuple[str, int]]:
+    """The type and argument count of one line a TraX client sent.
+
+    Reads the line as libtrax 4.0.2 does (quoted and unquoted tokens,
+    backslash escapes, ``key=value`` properties), but refuses what libtrax
+    would skip without a word or read past the end of the line: a
+    malformed type, an unterminated quote, a quote not followed by a
+    space, a trailing backslash.
+
+    Args:
+        line (bytes): one line, without its newline.
+
+    Returns:
+        tuple[str, int] | None: the message type (lower case) and the
+        number of positional arguments (properties not counted), or None
+        for a line that is no TraX message (libtrax skips those).
+
+    Raises:
+        TraxProtocolError: a malformed message, naming the problem.
+    """
+    if not line.startswith(TRAX_PREFIX):
+        return None
+    match = _MESSAGE_TYPE.match(line)
+    if match is None or not match.group(1):
+        raise TraxProtocolError(
+            f'malformed TraX message {_excerpt(line)}: its type must be '
+            'letters and digits, followed by a space or the end of the line'
+        )
+    kind = match.group(1).decode('ascii').lower()
+    arguments = 0
+    pos = match.end()
+    while pos < len(line):
+        pos = _SEPARATOR.match(line, pos).end()
+        if pos == len(line):
+            break
+        quoted = line[pos : pos + 1] == b'"'
+        token = (_QUOTED if quoted else _UNQUOTED).match(line, pos)
+        if token is None:
+            problem = (
+                'an unterminated quote, or a quote not followed by a space'
+                if quoted
+                else 'a backslash at the end of the line'
+            )
+            raise TraxProtocolError(
+                f'malformed TraX {kind!r} message {_excerpt(line)}: '
+                f'{problem} (at byte {pos})'
+            )
+        if not _is_property(token.group(1) if quoted else token.group(0)):
+            arguments += 1
+        pos = token.end()
+    return kind, arguments
+
+
+def _excerpt(line: bytes, limit: int = 80) -> str:
+    text = repr(line[:limit])[1:]
+    return text if len(line) <= limit else f'{text[:-1]}...{text[-1]}'
+
+
+class ClientMessageFilter:
+    """Pass a TraX client's messages to libtrax once they are checked.
+
+    A thread reads the client's input (``source``), splits it into lines,
+    checks each message (:func:`parse_client_message`, the argument
+    counts of ``CLIENT_MESSAGE_ARGUMENTS``, an ``initialize`` request
+    giving a region before its ``frame``) and writes the good ones to a
+    pipe that libtrax reads (:attr:`fd`). It stops at the first bad
+    message, at a ``quit``, or at the end of the input, and then writes
+    :data:`STOP_MESSAGE`, so that libtrax's ``wait`` fails at once instead
+    of looping on the end of its input (see the module docstring). The
+    server then reads :attr:`error` (why, or None) and :attr:`ended`
+    (the client's input ended).
+
+    Args:
+        source (int): the descriptor the client's messages come from.
+        max_message_bytes (int): longest message accepted. Defaults to
+            :data:`MAX_MESSAGE_BYTES`.
+    """
+
+    def __init__(
+        self, source: int, max_message_bytes: int = MAX_MESSAGE_BYTES
+    ) -> None:
+        self.source = source
+        self.max_message_bytes = max_message_bytes
+        self.error: Optional[str] = None
+        self.ended = False
+        self._read_fd, self._write_fd = os.pipe()
+        self._closed = False
+        # an initialize request: its messages seen, and its regions
+        self._initializing = False
+        self._regions = 0
+        self._thread = threading.Thread(
+            target=self._pump, name='trax-message-filter', daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def fd(self) -> int:
+        """int: the descriptor libtrax reads the checked messages from."""
+        return self._read_fd
+
+    def close(self) -> None:
+        """Stop passing messages (the server is done with libtrax)."""
+        self._closed = True
+        try:
+            os.close(self._read_fd)
+        except OSError:
+            pass
+
+    def check(self, kind: str, arguments: int) -> None:
+        """Check one message in the request sequence.
+
+        Raises:
+            TraxProtocolError: an unexpected type, argument count or order.
+        """
+        allowed = CLIENT_MESSAGE_ARGUMENTS.get(kind)
+        if allowed is None:
+            raise TraxProtocolError(
+                f'a TraX client does not send {kind!r} messages (expected '
+                f'{", ".join(CLIENT_MESSAGE_ARGUMENTS)})'
+            )
+        if arguments not in allowed:
+            need = ' or '.join(str(n) for n in allowed)
+            raise TraxProtocolError(
+                f'malformed TraX {kind!r} message: {arguments} arguments, '
+                f'expected {need}'
+            )
+        if kind == 'initialize':
+            if not arguments:  # the reset before a re-initialisation
+                self._regions = 0
+            self._initializing = True
+            self._regions += arguments
+        elif kind == 'frame':
+            if self._initializing and not self._regions:
+                raise TraxProtocolError(
+                    'malformed TraX initialize request: no region before '
+                    'its frame'
+                )
+            self._initializing = False
+            self._regions = 0
+
+    def _pump(self) -> None:
+        pending = bytearray()
+        searched = 0
+        try:
+            while not self._closed:
+                newline = pending.find(b'\n', searched)
+                if newline < 0:
+                    if len(pending) > self.max_message_bytes:
+                        self.error = (
+                            'a TraX message longer than '
+                            f'{self.max_message_bytes} bytes'
+                        )
+                        return
+                    searched = len(pending)
+                    chunk = os.read(self.source, READ_CHUNK)
+                    if not chunk:
+                        self._end_of_input(pending)
+                        return
+                    pending += chunk
+                    continue
+                line = bytes(pending[:newline])
+                del pending[: newline + 1]
+                searched = 0
+                try:
+                    parsed = parse_client_message(line)
+                    if parsed is None:
+                        continue
+                    self.check(*parsed)
+                except TraxProtocolError as err:
+                    self.error = str(err)
+                    return
+                self._forward(line + b'\n')
+                if parsed[0] == 'quit':
+                    return
+        except OSError as err:  # the client's side failed, or we closed
+            if not self._closed:
+                self.ended = True
+                _log(f'TraX: reading the client failed: {err}')
+        finally:
+            try:
+                self._forward(STOP_MESSAGE)
+            except OSError:
+                pass
+            os.close(self._write_fd)
+
+    def _end_of_input(self, pending: bytearray) -> None:
+        self.ended = True
+        if pending.strip():
+            self.error = (
+                'the input ended in the middle of a TraX message '
+                f'{_excerpt(bytes(pending))}'
+            )
+        elif self._initializing:
+            self.error = (
+                'the input ended in the middle of a TraX initialize '
+                'request (before its frame message)'
+            )
+
+    def _forward(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._write_fd, view) :]
 
 
 # ------------------------------------------------------------ regions
@@ -282,6 +556,9 @@ class TraxTrackerServer:
             output) descriptors. Defaults to None: the process's standard
             streams, ``TRAX_IN``/``TRAX_OUT`` or ``TRAX_SOCKET`` as
             libtrax finds them.
+        max_message_bytes (int): longest client message accepted
+            (:class:`ClientMessageFilter`). Defaults to
+            :data:`MAX_MESSAGE_BYTES`.
 
     Raises:
         ValueError: an unknown polygon mode or image format.
@@ -295,6 +572,7 @@ class TraxTrackerServer:
         polygon_mode: str = 'minmax',
         image_formats: Sequence[str] = DEFAULT_IMAGE_FORMATS,
         streams: Optional[Tuple[int, int]] = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         if polygon_mode not in POLYGON_BOX_MODES:
             raise ValueError(
@@ -313,13 +591,33 @@ class TraxTrackerServer:
         self.polygon_mode = polygon_mode
         self.image_formats = tuple(image_formats)
         self.streams = streams
+        self.max_message_bytes = max_message_bytes
         self._shape: Optional[Tuple[int, int]] = None
         self.frames_served = 0
 
-    def _connect(self):
+    def _client_streams(self) -> Tuple[int, int, Optional[socket.socket]]:
+        """The client's (input, output) descriptors, as libtrax finds them.
+
+        With ``TRAX_SOCKET`` (the client listens on that local port) this
+        connects to it, as libtrax would, and returns the socket too (the
+        caller closes it).
+        """
+        if self.streams is not None:
+            return self.streams[0], self.streams[1], None
+        port = os.environ.get(TRAX_SOCKET)
+        if port:
+            sock = _connect_socket(int(port))
+            return sock.fileno(), sock.fileno(), sock
+        return (
+            int(os.environ.get(TRAX_IN, 0)),
+            int(os.environ.get(TRAX_OUT, 1)),
+            None,
+        )
+
+    def _connect(self, streams: Optional[Tuple[int, int]] = None):
         import trax
 
-        with _protocol_env(self.streams):
+        with _protocol_env(streams or self.streams):
             return trax.Server(
                 list(REGION_FORMATS),
                 list(self.image_formats),
@@ -396,21 +694,44 @@ class TraxTrackerServer:
     def run(self) -> int:
         """Handshake, then serve requests until ``quit``.
 
+        The client's messages reach libtrax through a
+        :class:`ClientMessageFilter`: a malformed message (or the end of
+        the input in the middle of a request) is answered with an error
+        reply instead of reaching libtrax's parser.
+
         Returns:
             int: :data:`EXIT_OK` after a ``quit`` request,
             :data:`EXIT_ERROR` after an error reply (the session ends with
             the reason), :data:`EXIT_CONNECTION_LOST` when the client went
             away without ``quit``.
         """
+        source, sink, sock = self._client_streams()
+        messages = ClientMessageFilter(source, self.max_message_bytes)
+        try:
+            return self._serve(self._connect((messages.fd, sink)), messages)
+        finally:
+            messages.close()
+            if sock is not None:
+                sock.close()
+
+    def _serve(self, server, messages: ClientMessageFilter) -> int:
         import trax
 
-        server = self._connect()
         while True:
             try:
                 request = server.wait()
             except trax.TraxException as err:
-                _log(f'TraX connection lost: {err}')
-                return EXIT_CONNECTION_LOST
+                if messages.error is None and messages.ended:
+                    _log(f'TraX connection lost: {err}')
+                    return EXIT_CONNECTION_LOST
+                # a refused message: the client still listens for a reply
+                reason = messages.error or (
+                    f'libtrax refused the request ({err}): a region or '
+                    'image argument it cannot parse?'
+                )
+                _log(f'{self.name}: {reason}', logging.ERROR)
+                _quit(server, reason)
+                return EXIT_ERROR
             if request.type == 'quit':
                 _quit(server)
                 return EXIT_OK
@@ -439,6 +760,21 @@ class TraxTrackerServer:
         """
         _quit(self._connect(), reason)
         return EXIT_ERROR
+
+
+def _connect_socket(port: int) -> socket.socket:
+    """Connect to the client's local port (libtrax's ``TRAX_SOCKET``)."""
+    deadline = time.monotonic() + SOCKET_CONNECT_TIMEOUT
+    while True:
+        try:
+            sock = socket.create_connection(('127.0.0.1', port))
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # the client may not listen yet
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
 
 def _quit(server, reason: Optional[str] = None) -> None:
