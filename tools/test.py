@@ -22,6 +22,7 @@ from mmusot.engine import (
     load_config,
     parse_runner_args,
 )
+from mmusot.utils import CheckpointLoadError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -39,6 +40,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "config's init_cfg gives, e.g. a pretrained backbone with a fresh "
         'head)',
     )
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help="load a checkpoint that does not fit the config's network "
+        '(missing, unexpected or reshaped weights keep the initial values; '
+        'for experts: by default such a checkpoint is an error)',
+    )
     add_runner_arguments(parser, 'test_dataloader.dataset.data_root=/data/otb')
     return parse_runner_args(parser, argv)
 
@@ -55,7 +63,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         cfg.load_from = args.checkpoint
     init_only = cfg.get('load_from', None) is None
     try:
-        runner = build_runner(cfg, args.config)
+        runner = build_runner(cfg, args.config, args.allow_partial)
     except MissingCheckpointError as err:
         sys.exit(f'error: {err}')
     if init_only:
@@ -66,7 +74,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
             'current',
         )
         getattr(runner.model, 'module', runner.model).init_weights()
-    return runner.test()
+    try:
+        return runner.test()
+    except CheckpointLoadError as err:
+        # empty, truncated, not fitting the network, NaN weights
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

@@ -15,16 +15,19 @@ import sys
 from typing import List, Optional
 
 import torch
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmusot.engine import (
     MissingCheckpointError,
+    TrainingStalledError,
     add_runner_arguments,
     build_runner,
     load_config,
     parse_runner_args,
 )
+from mmusot.utils import CheckpointLoadError
 
 # Optimizer wrapper -> its AMP counterpart for --amp.
 AMP_WRAPPERS = {
@@ -54,10 +57,58 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='automatic mixed precision (needs a CUDA device)',
     )
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='resume (or load_from) a checkpoint that does not fit the '
+        "config's network (for experts: by default it is an error)",
+    )
     add_runner_arguments(
         parser, 'train_cfg.max_epochs=2 model.backbone.init_cfg=None'
     )
     return parse_runner_args(parser, argv)
+
+
+def check_ema_schedule(cfg: Config, config_file: str) -> None:
+    """Fail clearly where mmengine's EMAHook would fail an assertion.
+
+    ``EMAHook(begin_epoch=E)`` averages the weights from epoch ``E`` on
+    and asserts ``E <= max_epochs`` (``begin_iter`` and ``max_iters``
+    alike) when training starts, after the model and data are built.
+
+    Raises:
+        ValueError: naming the config, the hook and the overrides that fix
+            it.
+    """
+    train_cfg = cfg.get('train_cfg') or {}
+    for index, hook in enumerate(cfg.get('custom_hooks') or []):
+        if not (
+            isinstance(hook, dict)
+            and str(hook.get('type', '')).endswith('EMAHook')
+        ):
+            continue
+        for unit, limit in (('epoch', 'max_epochs'), ('iter', 'max_iters')):
+            begin = hook.get(f'begin_{unit}', 0)
+            end = train_cfg.get(limit)
+            if not begin or end is None or begin <= end:
+                continue
+            why = ''
+            cycle = cfg.get('cycle_start_epoch')
+            if unit == 'epoch' and cycle is not None and begin == cycle - 1:
+                why = (
+                    ' This config averages the weights from one epoch '
+                    f'before the cycle-memory stage (cycle_start_epoch - 1 '
+                    f'= {begin}).'
+                )
+            raise ValueError(
+                f'{config_file}: train_cfg.{limit}={end} ends the run before '
+                f'EMAHook (custom_hooks[{index}]) starts averaging the '
+                f'weights at {unit} {begin} (begin_{unit}={begin}; '
+                f'mmengine needs begin_{unit} <= {limit}).{why} Train for '
+                f'at least {begin} {unit}s, or start the average within the '
+                f'run: --cfg-options custom_hooks.{index}.begin_{unit}=1 '
+                '(averages from the first).'
+            )
 
 
 def main(argv: Optional[List[str]] = None) -> Runner:
@@ -66,7 +117,8 @@ def main(argv: Optional[List[str]] = None) -> Runner:
         cfg = load_config(
             args.config, args.cfg_options, args.launcher, args.work_dir
         )
-    except FileNotFoundError as err:
+        check_ema_schedule(cfg, args.config)
+    except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
 
     if args.amp:
@@ -90,10 +142,22 @@ def main(argv: Optional[List[str]] = None) -> Runner:
         cfg.load_from = args.resume
 
     try:
-        runner = build_runner(cfg, args.config)
+        runner = build_runner(cfg, args.config, args.allow_partial)
     except MissingCheckpointError as err:
         sys.exit(f'error: {err}')
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointLoadError as err:
+        # a resumed or saved checkpoint: not fitting, NaN, unreadable
+        sys.exit(f'error: {err}')
+    except TrainingStalledError as err:
+        dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+        data = dataset.get('data_root', None)
+        sys.exit(
+            f'error: training {args.config}'
+            + (f' on {data}' if data else '')
+            + f' stopped: {err}'
+        )
     return runner
 
 

@@ -2,7 +2,9 @@
 """Inference API: build a tracker from a config, track frames in memory."""
 
 from .builder import (
+    DeviceError,
     build_tracker,
+    check_device,
     load_tracker_config,
     quiet_init_weights,
     resolve_config_path,
@@ -21,7 +23,9 @@ from .tracker import (
 )
 
 __all__ = [
+    'DeviceError',
     'build_tracker',
+    'check_device',
     'load_tracker_config',
     'quiet_init_weights',
     'resolve_config_path',

@@ -6,8 +6,11 @@
 ``tools/test.py`` reads it (:func:`mmusot.engine.load_config`: mmtrack and
 mmusot registered, ``custom_imports`` run, ``--cfg-options`` merged), and
 a checkpoint is loaded as the test Runner loads ``load_from`` (mmengine's
-``load_checkpoint``, non-strict, ``module.`` prefixes dropped) through
-mmusot's safe unpickler (:func:`mmusot.engine.use_safe_local_loading`).
+``load_checkpoint``, ``module.`` prefixes dropped) through mmusot's safe
+unpickler (:func:`mmusot.engine.use_safe_local_loading`), after the same
+checks as mmusot's Runners make: it must fit the network
+(:func:`mmusot.engine.check_checkpoint_fits`, unless ``allow_partial``)
+and hold finite weights (:func:`mmusot.engine.check_finite_checkpoint`).
 """
 
 import importlib.util
@@ -25,6 +28,57 @@ PACKAGE_SEPARATOR = '::'
 #: Prefixes the test Runner strips from checkpoint keys (mmengine's
 #: ``Runner.load_checkpoint`` default).
 REVISE_KEYS = [(r'^module\.', '')]
+
+
+class DeviceError(RuntimeError):
+    """A device that this machine does not have (or cannot parse)."""
+
+
+def check_device(device: Union[str, torch.device]) -> torch.device:
+    """The device to run on, if this machine has it.
+
+    Args:
+        device (str | torch.device): e.g. ``'cpu'``, ``'cuda'``,
+            ``'cuda:1'``.
+
+    Returns:
+        torch.device: the parsed device.
+
+    Raises:
+        DeviceError: not a device name, or a CUDA (or MPS) device this
+            machine or this torch build does not have; the message says
+            what there is.
+    """
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise DeviceError(
+            f'--device {device!r} is not a device: {err}. Use cpu, cuda or '
+            'cuda:N.'
+        ) from None
+    if parsed.type == 'cuda':
+        if not torch.cuda.is_available():
+            why = (
+                'this torch build has no CUDA'
+                if torch.version.cuda is None
+                else 'no CUDA GPU is visible (driver, CUDA_VISIBLE_DEVICES)'
+            )
+            raise DeviceError(
+                f'--device {device}: CUDA is not available ({why}; torch '
+                f'{torch.__version__}). Use --device cpu.'
+            )
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise DeviceError(
+                f'--device {device}: this machine has {count} CUDA '
+                f'device(s), cuda:0 to cuda:{count - 1}.'
+            )
+    elif parsed.type == 'mps' and not torch.backends.mps.is_available():
+        raise DeviceError(
+            f'--device {device}: MPS is not available on this machine. Use '
+            '--device cpu.'
+        )
+    return parsed
 
 
 def resolve_config_path(config: str) -> str:
@@ -130,6 +184,7 @@ def build_tracker(
     checkpoint: Optional[str] = None,
     device: Union[str, torch.device] = 'cpu',
     cfg_options: Optional[dict] = None,
+    allow_partial: bool = False,
 ) -> torch.nn.Module:
     """Build a single object tracker model, ready for inference.
 
@@ -151,6 +206,10 @@ def build_tracker(
         device (str | torch.device): where the model runs. Defaults to
             'cpu'.
         cfg_options (dict, optional): config overrides. Defaults to None.
+        allow_partial (bool): load a checkpoint that does not fit the
+            network (missing, unexpected or reshaped weights): what fits is
+            loaded, the rest keeps the config's initial values, with
+            mmengine's warning only. For experts. Defaults to False.
 
     Returns:
         torch.nn.Module: the model in eval mode on ``device``, with the
@@ -158,21 +217,34 @@ def build_tracker(
 
     Raises:
         FileNotFoundError: the config does not exist.
+        DeviceError: ``device`` is not available here.
         mmusot.engine.MissingCheckpointError: ``checkpoint`` (or, without
             it, a local ``init_cfg`` checkpoint of the config) does not
             exist.
+        mmusot.utils.CheckpointLoadError: ``checkpoint`` is empty,
+            truncated or no checkpoint; or (subclasses in
+            :mod:`mmusot.engine`) it does not fit the network
+            (``CheckpointMismatchError``) or holds NaN/Inf weights
+            (``NonFiniteCheckpointError``).
     """
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
+    from mmengine.runner.checkpoint import (
+        _load_checkpoint,
+        _load_checkpoint_to_model,
+    )
     from mmtrack.registry import MODELS
 
     from mmusot.engine import (
         MissingCheckpointError,
+        check_checkpoint_fits,
         check_checkpoint_paths,
+        check_finite_checkpoint,
         use_safe_local_loading,
     )
-    from mmusot.engine.checkpoint import REMOTE_PATTERN
+    from mmusot.engine.checkpoint import REMOTE_PATTERN, non_finite_keys
+    from mmusot.utils import CheckpointLoadError
 
+    device = check_device(device)
     cfg = load_tracker_config(config, cfg_options)
     name = config if isinstance(config, str) else cfg.filename
     if checkpoint is not None and not REMOTE_PATTERN.match(checkpoint):
@@ -190,12 +262,19 @@ def build_tracker(
         quiet_init_weights(model)
     else:
         use_safe_local_loading()
-        load_checkpoint(
-            model,
-            checkpoint,
-            map_location='cpu',
-            strict=False,
-            revise_keys=REVISE_KEYS,
+        # mmengine's load_checkpoint, with the checks before the load
+        loaded = _load_checkpoint(checkpoint, map_location='cpu')
+        if not isinstance(loaded, dict):
+            raise CheckpointLoadError(
+                f'{checkpoint}: holds a {type(loaded).__name__}, not a '
+                'checkpoint (a dict of weights)'
+            )
+        by_design = set(non_finite_keys(model.state_dict()))
+        check_finite_checkpoint(loaded, checkpoint, by_design)
+        if not allow_partial:
+            check_checkpoint_fits(model, loaded, checkpoint, name, REVISE_KEYS)
+        _load_checkpoint_to_model(
+            model, loaded, strict=False, revise_keys=REVISE_KEYS
         )
     model.cfg = cfg
     model.to(device)

@@ -11,15 +11,18 @@ from typing import List, Optional
 
 
 def add_tracker_args(parser: argparse.ArgumentParser) -> None:
-    """``config``, ``--checkpoint``, ``--device``, ``--cfg-options``,
-    ``--opencv`` and ``--threads``."""
+    """``config``, ``--checkpoint``, ``--allow-partial``, ``--device``,
+    ``--cfg-options``, ``--opencv`` and ``--threads``."""
     parser.add_argument(
         'config',
         nargs='?',
         help='tracker config (file or package::path); omit with --opencv',
     )
     parser.add_argument('--checkpoint', help='model weights')
-    parser.add_argument('--device', default='cpu', help="default 'cpu'")
+    add_allow_partial_arg(parser)
+    parser.add_argument(
+        '--device', default='cpu', help="cpu, cuda, cuda:N (default 'cpu')"
+    )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -37,13 +40,32 @@ def add_tracker_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_allow_partial_arg(parser: argparse.ArgumentParser) -> None:
+    """``--allow-partial``: load a checkpoint that does not fit the model."""
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help="load a checkpoint that does not fit the config's network "
+        '(missing, unexpected or reshaped weights keep the initial values; '
+        'for experts: by default such a checkpoint is an error)',
+    )
+
+
 def check_tracker_args(
     parser: argparse.ArgumentParser, args: argparse.Namespace
 ) -> None:
-    """Exactly one of a config and ``--opencv``; sane ``--threads`` and
-    ``--cfg-options`` (``parser.error`` otherwise)."""
+    """Exactly one of a config and ``--opencv``; a device this machine
+    has; sane ``--threads`` and ``--cfg-options`` (``parser.error``
+    otherwise)."""
     if (args.config is None) == (args.opencv is None):
         parser.error('give either a config or --opencv KIND')
+    if args.config is not None:
+        from mmusot.apis.builder import DeviceError, check_device
+
+        try:
+            check_device(args.device)
+        except DeviceError as err:
+            parser.error(str(err))
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be >= 1')
     bad = [o for o in args.cfg_options if '=' not in o]
@@ -72,13 +94,15 @@ def build(args: argparse.Namespace):
         return OpenCVTracker(args.opencv)
     import torch
 
-    from mmusot.apis import Tracker
+    from mmusot.apis import Tracker, build_tracker
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    return Tracker.from_config(
+    model = build_tracker(
         args.config,
         args.checkpoint,
         args.device,
         cfg_options(args.cfg_options),
+        allow_partial=getattr(args, 'allow_partial', False),
     )
+    return Tracker(model)

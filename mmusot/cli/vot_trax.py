@@ -14,9 +14,9 @@ absolute paths (the toolkit runs trackers in a temporary folder)::
 Any mmtrack SOT config works (``mmtrack::sot/...`` names too);
 ``--opencv MIL`` serves an OpenCV baseline instead of a model. Needs the
 optional extra ``vot`` (``pip install 'vot-trax>=4.0.2,<5'``). Exit
-status: 0 after the client's ``quit``, 1 after an error reply (bad input
-or a tracker that could not start: the client gets the reason), 3 when
-the client went away, 2 for bad arguments.
+status: 0 after the client's ``quit``, 1 after an error reply (bad input,
+a malformed TraX message, or a tracker that could not start: the client
+gets the reason), 3 when the client went away, 2 for bad arguments.
 """
 
 import argparse
@@ -105,6 +105,8 @@ def serve_command(args: argparse.Namespace) -> List[str]:
         command += ['--opencv', args.opencv]
     if args.checkpoint:
         command += ['--checkpoint', _absolute(args.checkpoint)]
+    if args.allow_partial:
+        command.append('--allow-partial')
     if args.device != 'cpu':
         command += ['--device', args.device]
     if args.cfg_options:

@@ -1,8 +1,12 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 from . import hooks, optimizers, schedulers
 from .checkpoint import (
+    CheckpointMismatchError,
     MissingCheckpointError,
+    NonFiniteCheckpointError,
+    check_checkpoint_fits,
     check_checkpoint_paths,
+    check_finite_checkpoint,
     use_safe_local_loading,
 )
 from .config_utils import (
@@ -16,8 +20,12 @@ from .optimizers import *  # noqa: F401,F403
 from .schedulers import *  # noqa: F401,F403
 
 __all__ = [
+    'CheckpointMismatchError',
     'MissingCheckpointError',
+    'NonFiniteCheckpointError',
+    'check_checkpoint_fits',
     'check_checkpoint_paths',
+    'check_finite_checkpoint',
     'use_safe_local_loading',
     'load_config',
     'add_runner_arguments',

@@ -94,13 +94,21 @@ def parse_runner_args(
     return args
 
 
-def build_runner(cfg: Config, config_file: str):
+def build_runner(cfg: Config, config_file: str, allow_partial: bool = False):
     """Check the config's checkpoints, then build its Runner.
 
     Local checkpoints load with the safe unpickler
-    (:func:`~mmusot.engine.use_safe_local_loading`). Without CUDA,
+    (:func:`~mmusot.engine.use_safe_local_loading`), and a
+    :class:`~mmusot.engine.hooks.CheckpointGuardHook` refuses checkpoints
+    that do not fit the network or hold NaN/Inf. Without CUDA,
     ``--launcher pytorch`` runs start a gloo process group first
     (:func:`~mmusot.engine.dist_utils.setup_cpu_distributed`).
+
+    Args:
+        cfg (Config): the merged config.
+        config_file (str): its file, for messages.
+        allow_partial (bool): load a checkpoint that does not fit the
+            network (mmengine's warning only). Defaults to False.
 
     Raises:
         MissingCheckpointError: a local checkpoint does not exist.
@@ -110,10 +118,14 @@ def build_runner(cfg: Config, config_file: str):
 
     from .checkpoint import check_checkpoint_paths, use_safe_local_loading
     from .dist_utils import setup_cpu_distributed
+    from .hooks import CheckpointGuardHook
 
     check_checkpoint_paths(cfg, config_file)
     use_safe_local_loading()
     setup_cpu_distributed(cfg)
     if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    return RUNNERS.build(cfg)
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.register_hook(CheckpointGuardHook(allow_partial), 'VERY_HIGH')
+    return runner

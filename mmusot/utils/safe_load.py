@@ -10,8 +10,7 @@ files the user vouches for.
 """
 
 import os.path as osp
-import pickle
-from typing import Any, List
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
@@ -47,6 +46,86 @@ def mmengine_safe_globals() -> List[Any]:
     return safe + [HistoryBuffer, getattr, ConfigDict]
 
 
+#: First bytes of the zip archive ``torch.save`` writes (torch >= 1.6).
+ZIP_MAGIC = b'PK\x03\x04'
+#: ``torch.save``'s legacy format starts with its magic number pickled
+#: (``0x1950a86a20f9469cfc6c`` as a pickle LONG1 after the protocol byte).
+LEGACY_MAGIC = b'\x8a\x0a' + (0x1950A86A20F9469CFC6C).to_bytes(10, 'little')
+#: torch's words for an archive or pickle stream that ends too early.
+TRUNCATION_SIGNS = (
+    'central directory',
+    'PytorchStreamReader failed',
+    'truncated',
+    'Ran out of input',
+    'unexpected EOF',
+)
+#: torch's words for a zip archive that holds no checkpoint.
+ZIP_ERROR_SIGNS = ('PytorchStreamReader', 'inline_container', 'archive')
+#: torch's words when the weights-only unpickler refuses an object.
+REFUSAL_SIGN = 'Weights only load failed'
+#: What to do with a file that is not a complete checkpoint.
+RECOPY_HINT = (
+    'Copy or download it again, or save it again (an interrupted save or '
+    'copy leaves such a file); a training run keeps its earlier '
+    'checkpoints (epoch_*.pth) in its work dir.'
+)
+
+
+def _checkpoint_format(head: bytes) -> str:
+    """'zip', 'legacy' (torch.save's older pickle format) or 'unknown'."""
+    if head.startswith(ZIP_MAGIC):
+        return 'zip'
+    if head[:1] == b'\x80' and head[2 : 2 + len(LEGACY_MAGIC)] == LEGACY_MAGIC:
+        return 'legacy'
+    return 'unknown'
+
+
+def describe_unreadable(filename: str, err: BaseException) -> Optional[str]:
+    """Why ``filename`` is not a checkpoint at all, or None.
+
+    Tells an empty, a truncated (damaged) and a non-PyTorch file apart from
+    a checkpoint the weights-only unpickler refuses for the objects it
+    holds (None: that one may load with ``trusted``).
+
+    Args:
+        filename (str): the file ``torch.load`` failed on.
+        err (BaseException): its error.
+
+    Returns:
+        str | None: the message, naming the file and what to do.
+    """
+    size = osp.getsize(filename)
+    if size == 0:
+        return (
+            f'{filename}: the file is empty (0 bytes), not a checkpoint. '
+            f'{RECOPY_HINT}'
+        )
+    with open(filename, 'rb') as f:
+        head = f.read(16)
+    kind = _checkpoint_format(head)
+    text = f'{type(err).__name__}: {err}'
+    if kind == 'unknown':
+        return (
+            f'{filename}: not a PyTorch checkpoint ({size} bytes starting '
+            f'with {head[:8]!r}: neither the zip archive nor the pickle '
+            'stream torch.save writes). Give the .pth file that torch.save '
+            'or mmengine wrote; if it is one, its copy went wrong: copy or '
+            'download it again.'
+        )
+    if isinstance(err, EOFError) or any(s in text for s in TRUNCATION_SIGNS):
+        return (
+            f'{filename}: truncated or damaged checkpoint ({size} bytes; '
+            f'torch.load: {text.splitlines()[0][:200]}). {RECOPY_HINT}'
+        )
+    if kind == 'zip' and any(s in text for s in ZIP_ERROR_SIGNS):
+        return (
+            f'{filename}: a zip archive that is not a PyTorch checkpoint, '
+            f'or a damaged one (torch.load: {text.splitlines()[0][:200]}). '
+            f'{RECOPY_HINT}'
+        )
+    return None
+
+
 def safe_torch_load(
     filename: str, map_location: Any = 'cpu', trusted: bool = False
 ) -> Any:
@@ -57,16 +136,19 @@ def safe_torch_load(
             accepted).
         map_location (Any): passed to :func:`torch.load`. Defaults to
             'cpu'.
-        trusted (bool): when the safe load fails, unpickle fully (can run
-            arbitrary code: only for files you trust). Defaults to False.
+        trusted (bool): when the safe load refuses the objects the file
+            holds, unpickle fully (can run arbitrary code: only for files
+            you trust). Defaults to False.
 
     Returns:
         Any: the loaded object.
 
     Raises:
         FileNotFoundError: the file does not exist (named).
-        CheckpointLoadError: it holds objects outside the allowed types and
-            ``trusted`` is False; the message names the file and the type.
+        CheckpointLoadError: the file is empty, truncated or not a PyTorch
+            checkpoint (whatever ``trusted``), or it holds objects outside
+            the allowed types and ``trusted`` is False; the message names
+            the file and says what to do.
     """
     if filename.startswith('file://'):
         filename = filename[len('file://') :]
@@ -78,12 +160,14 @@ def safe_torch_load(
             return torch.load(
                 filename, map_location=map_location, weights_only=True
             )
-    except (
-        pickle.UnpicklingError,
-        RuntimeError,
-        AttributeError,
-        TypeError,
-    ) as err:
+    except Exception as err:  # the unpickler raises anything on garbage
+        unreadable = describe_unreadable(filename, err)
+        if unreadable is not None:
+            raise CheckpointLoadError(unreadable) from err
+        if REFUSAL_SIGN not in str(err):
+            raise CheckpointLoadError(
+                f'{filename}: torch.load failed: {type(err).__name__}: {err}'
+            ) from err
         if trusted:
             return torch.load(
                 filename, map_location=map_location, weights_only=False

@@ -1,5 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 from .backbone_unfreeze_hook import BackboneUnfreezeHook, rewrap_model
+from .checkpoint_guard_hook import CheckpointGuardHook
 from .cpu_allocator_hook import CPUAllocatorHook, keep_freed_memory
 from .train_progress_hook import TrainProgressHook
 from .usot_stage_hook import (
@@ -11,6 +12,7 @@ from .usot_stage_hook import (
 
 __all__ = [
     'BackboneUnfreezeHook',
+    'CheckpointGuardHook',
     'CPUAllocatorHook',
     'TrainProgressHook',
     'USOTStageHook',
