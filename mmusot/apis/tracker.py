@@ -342,6 +342,7 @@ class _Wrapper:
         checkpoint: Optional[str] = None,
         device: Union[str, torch.device] = 'cpu',
         cfg_options: Optional[dict] = None,
+        allow_partial: bool = False,
     ) -> '_Wrapper':
         """Build the model (:func:`~mmusot.apis.build_tracker`) and wrap it.
 
@@ -352,14 +353,30 @@ class _Wrapper:
                 ``init_cfg``. Defaults to None.
             device (str | torch.device): Defaults to 'cpu'.
             cfg_options (dict, optional): config overrides.
+            allow_partial (bool): load a checkpoint that does not fit the
+                network (see :func:`~mmusot.apis.build_tracker`). Defaults
+                to False: such a checkpoint is an error.
 
         Returns:
             Tracker | MultiTracker: a tracker not yet initialised, or a
             multi-tracker with no target yet.
+
+        Raises:
+            CheckpointLoadError: the checkpoint cannot be read, does not fit
+                the network or holds non-finite weights.
+            DeviceError: ``device`` is not on this machine.
         """
         from .builder import build_tracker
 
-        return cls(build_tracker(config, checkpoint, device, cfg_options))
+        return cls(
+            build_tracker(
+                config,
+                checkpoint,
+                device,
+                cfg_options,
+                allow_partial=allow_partial,
+            )
+        )
 
     @property
     def model(self) -> torch.nn.Module:

@@ -163,8 +163,14 @@ def learn(
     if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         cfg.resume = True
         print('    resuming the interrupted run')
+    from mmusot.engine.optimizers import TrainingStalledError
+    from mmusot.utils.safe_load import CheckpointLoadError
+
     runner = build_runner(cfg, TRAIN_CONFIG)
-    runner.train()
+    try:
+        runner.train()
+    except (TrainingStalledError, CheckpointLoadError) as err:
+        raise DemoError(f'learning stopped: {err}') from None
     if not osp.isfile(final):
         raise DemoError(f'training finished without writing {final}')
     return final

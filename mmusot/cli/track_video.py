@@ -56,6 +56,7 @@ from typing import Iterator, List, Optional
 import cv2
 import numpy as np
 
+from mmusot.cli.tracker_args import add_allow_partial_arg
 from mmusot.package_data import CONFIG_DIR
 
 #: USOT-MobileNetV2, the model `make demo` and the CPU configs train.
@@ -427,6 +428,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='tracker config (default: USOT-MobileNetV2 test config)',
     )
     parser.add_argument('--checkpoint', help='tracker weights')
+    add_allow_partial_arg(parser)
     parser.add_argument('--device', default='cpu', help='cpu, cuda:0, ...')
     parser.add_argument(
         '--out',
@@ -482,6 +484,8 @@ def run(args: argparse.Namespace) -> dict:
     the boxes tracked so far are written and the video is closed.
     """
     from mmusot.apis import Tracker, check_box
+    from mmusot.apis.builder import DeviceError
+    from mmusot.utils.safe_load import CheckpointLoadError
 
     source = open_source(args)
     gt_path = args.gt or source.gt_file
@@ -522,8 +526,9 @@ def run(args: argparse.Namespace) -> dict:
             args.checkpoint,
             args.device,
             args.cfg_options,
+            allow_partial=args.allow_partial,
         )
-    except FileNotFoundError as err:
+    except (FileNotFoundError, CheckpointLoadError, DeviceError) as err:
         raise DemoError(str(err)) from None
 
     if args.checkpoint is None:

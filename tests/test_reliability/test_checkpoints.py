@@ -326,3 +326,25 @@ def test_a_demo_run_shorter_than_its_weight_average_says_so(train_tool):
         {'train_cfg.max_epochs': 1, 'custom_hooks.1.begin_epoch': 1},
     )
     train_tool.check_ema_schedule(cfg, DEMO_CONFIG)
+
+
+def test_track_command_names_a_foreign_checkpoint(tiny, tmp_path):
+    from mmusot.cli import track_video
+
+    random = save(
+        tmp_path / 'random.pth',
+        dict(state_dict={'foo.weight': torch.ones(3, 3)}),
+    )
+    seq = str(tiny['root'] / 'otb' / 'square')
+    argv = [seq, '--config', tiny['config'], '--checkpoint', random]
+    with pytest.raises(SystemExit) as exit_info:
+        track_video.main(argv + ['--out', str(tmp_path / 'a.mp4')])
+    message = str(exit_info.value.code)
+    assert message.startswith('error: ') and random in message
+    assert 'does not fit the network' in message
+    assert not (tmp_path / 'a.txt').exists()
+    # the expert's way: what fits is loaded, tracking runs
+    out = tmp_path / 'b.mp4'
+    argv += ['--out', str(out), '--allow-partial']
+    track_video.main(argv)
+    assert len((tmp_path / 'b.txt').read_text().splitlines()) == 3

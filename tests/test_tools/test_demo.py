@@ -111,7 +111,8 @@ def test_otb_folder_gives_init_box_and_live_iou(demo, clip, tmp_path, capsys):
 
     expected = np.mean([iou(b, g) for b, g in zip(boxes, gt)])
     assert summary['mean_iou'] == pytest.approx(expected, abs=1e-3)
-    assert f'mean IoU {expected:.3f}' in capsys.readouterr().out
+    # printed as computed (the expected value is from the rounded boxes)
+    assert f'mean IoU {summary["mean_iou"]:.3f}' in capsys.readouterr().out
     assert len(read_video(out)) == NUM_FRAMES
 
 

@@ -172,6 +172,7 @@ def table_rows(records: List[dict]) -> List[dict]:
 def main(argv: Optional[List[str]] = None) -> List[dict]:
     args = parse_args(argv)
     from mmusot.evaluation import markdown_table, write_csv, write_markdown
+    from mmusot.utils.safe_load import CheckpointLoadError
 
     if not osp.isfile(args.config):
         sys.exit(f'error: config file not found: {args.config}')
@@ -195,12 +196,15 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         else:
             print(f'{prefix}: evaluating ...', flush=True)
             start = time.perf_counter()
-            metrics = evaluate_checkpoint(
-                args.config,
-                path,
-                osp.join(out_dir, f'epoch_{epoch}'),
-                args.cfg_options,
-            )
+            try:
+                metrics = evaluate_checkpoint(
+                    args.config,
+                    path,
+                    osp.join(out_dir, f'epoch_{epoch}'),
+                    args.cfg_options,
+                )
+            except CheckpointLoadError as err:
+                sys.exit(f'error: {err}')
             record = dict(
                 epoch=epoch,
                 checkpoint=osp.abspath(path),
