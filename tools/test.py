@@ -15,6 +15,7 @@ from typing import List, Optional
 
 from mmengine.logging import print_log
 
+from mmusot.cli.tracker_args import add_allow_partial_arg
 from mmusot.engine import (
     MissingCheckpointError,
     add_runner_arguments,
@@ -40,13 +41,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "config's init_cfg gives, e.g. a pretrained backbone with a fresh "
         'head)',
     )
-    parser.add_argument(
-        '--allow-partial',
-        action='store_true',
-        help="load a checkpoint that does not fit the config's network "
-        '(missing, unexpected or reshaped weights keep the initial values; '
-        'for experts: by default such a checkpoint is an error)',
-    )
+    add_allow_partial_arg(parser)
     add_runner_arguments(parser, 'test_dataloader.dataset.data_root=/data/otb')
     return parse_runner_args(parser, argv)
 

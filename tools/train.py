@@ -19,6 +19,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mmusot.cli.tracker_args import add_allow_partial_arg
 from mmusot.engine import (
     MissingCheckpointError,
     TrainingStalledError,
@@ -57,12 +58,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='automatic mixed precision (needs a CUDA device)',
     )
-    parser.add_argument(
-        '--allow-partial',
-        action='store_true',
-        help='resume (or load_from) a checkpoint that does not fit the '
-        "config's network (for experts: by default it is an error)",
-    )
+    add_allow_partial_arg(parser)
     add_runner_arguments(
         parser, 'train_cfg.max_epochs=2 model.backbone.init_cfg=None'
     )
