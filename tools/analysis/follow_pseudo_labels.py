@@ -174,11 +174,11 @@ def usable(box: List[float]) -> bool:
 # ------------------------------------------------------------- following
 def iou_xywh(a: np.ndarray, b: np.ndarray) -> float:
     """IoU of two ``[x, y, w, h]`` boxes."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
+    from mmusot.pseudo_labels.boxes import box_iou
+
+    return float(
+        box_iou(np.r_[a[:2], a[:2] + a[2:]], np.r_[b[:2], b[:2] + b[2:]])
+    )
 
 
 def follow_track(

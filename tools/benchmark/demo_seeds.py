@@ -91,13 +91,12 @@ def read_boxes(path: str) -> np.ndarray:
 
 def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise IoU of two (N, 4) ``[x, y, w, h]`` arrays."""
-    x1 = np.maximum(a[:, 0], b[:, 0])
-    y1 = np.maximum(a[:, 1], b[:, 1])
-    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
-    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
-    return inter / np.maximum(union, 1e-12)
+    from mmusot.pseudo_labels.boxes import box_iou
+
+    def xyxy(boxes):
+        return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], 1)
+
+    return box_iou(xyxy(a), xyxy(b))
 
 
 def score_track(boxes: np.ndarray, reference: np.ndarray) -> Dict:
