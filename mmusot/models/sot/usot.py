@@ -65,9 +65,14 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
             kept for hooks. Defaults to None.
         test_cfg (dict, optional): inference settings read by the tracking
             mixin. Defaults to None.
-        frozen_modules (str | list[str], optional): modules whose
-            parameters get ``requires_grad=False`` at construction (e.g.
-            ``'backbone'``, frozen for epochs 1–9 in USOT).
+        frozen_modules (str | list[str], optional): the model's declaration
+            of the modules frozen when training starts (e.g.
+            ``'backbone'``, frozen for epochs 1–9 in USOT): their
+            parameters get ``requires_grad=False`` at construction, before
+            any DDP wrapper is built. Kept as :attr:`frozen_modules` (a
+            tuple, or None), the list
+            :class:`~mmusot.engine.hooks.BackboneUnfreezeHook` keeps frozen
+            until its unfreeze epoch. Defaults to None.
         frozen_bn_mode (str): what :meth:`train` does with BN layers of the
             backbone whose parameters are all frozen: ``'train'`` leaves
             them in training mode (batch statistics, running statistics
@@ -119,8 +124,13 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
         self.train_cfg = ConfigDict(train_cfg or {})
         self.test_cfg = ConfigDict(test_cfg or {})
         self.frozen_bn_mode = frozen_bn_mode
-        if frozen_modules is not None:
-            self.freeze_module(frozen_modules)
+        if isinstance(frozen_modules, str):
+            frozen_modules = [frozen_modules]
+        self.frozen_modules = (
+            None if frozen_modules is None else tuple(frozen_modules)
+        )
+        if self.frozen_modules is not None:
+            self.freeze_module(self.frozen_modules)
 
     def init_weights(self) -> None:
         """Initialise; warn when the backbone gets no pretrained weights.
