@@ -32,70 +32,18 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from mmusot.pseudo_labels import VideoSource
-from mmusot.pseudo_labels.video_io import list_images, safe_name
+from mmusot.pseudo_labels import PseudoLabelError
+from mmusot.pseudo_labels.datasets import (  # noqa: F401 (kept importable)
+    LASOT_DROPPED,
+    LAYOUTS,
+    dataset_sources,
+    got10k_sources,
+    lasot_sources,
+    vid_sources,
+    ytvos_sources,
+)
 
-from .pseudo_label_args import add_common_args, run_conversion
-
-# LaSOT training videos the official gen_json.py leaves out.
-LASOT_DROPPED = ('coin-1', 'coin-19')
-LAYOUTS = ('got10k', 'lasot', 'vid', 'ytvos')
-
-
-def _folders(root: Path, pattern: str) -> List[Path]:
-    return sorted(p for p in root.glob(pattern) if p.is_dir())
-
-
-def _source(root: Path, folder: Path, name: Optional[str] = None):
-    files = list_images(folder)
-    rel = name or folder.relative_to(root).as_posix()
-    return VideoSource(safe_name(rel), str(folder), tuple(files))
-
-
-def got10k_sources(root: Path) -> List[VideoSource]:
-    """GOT-10k train and val videos (labels ignored)."""
-    return [
-        _source(root, f)
-        for split in ('train', 'val')
-        for f in _folders(root, f'{split}/GOT-10k_*')
-    ]
-
-
-def lasot_sources(
-    root: Path, exclude: Optional[str] = None
-) -> List[VideoSource]:
-    """LaSOT videos not in the testing list (labels ignored)."""
-    skip = set(LASOT_DROPPED)
-    if exclude:
-        skip |= {
-            ln.strip()
-            for ln in Path(exclude).read_text().splitlines()
-            if ln.strip()
-        }
-    out = []
-    for img in _folders(root, '*/*/img'):
-        video = img.parent
-        if video.name in skip:
-            continue
-        out.append(_source(root, img, video.relative_to(root).as_posix()))
-    return out
-
-
-def vid_sources(root: Path) -> List[VideoSource]:
-    """ImageNet-VID train (all chunks) and val snippets (labels ignored)."""
-    base = root / 'Data' / 'VID'
-    folders = _folders(base, 'train/ILSVRC2015_VID_train_*/*') + _folders(
-        base, 'val/*'
-    )
-    return [_source(base, f) for f in folders]
-
-
-def ytvos_sources(root: Path) -> List[VideoSource]:
-    """YouTube-VOS train videos (masks ignored)."""
-    return [
-        _source(root / 'train' / 'JPEGImages', f)
-        for f in _folders(root, 'train/JPEGImages/*')
-    ]
+from .pseudo_label_args import add_common_args, report_error, run_conversion
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -119,27 +67,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if not args.preset:
         args.preset = args.layout
-    root = Path(args.root)
-    if not root.is_dir():
-        print(
-            f'error: dataset root {root} does not exist or is not a folder',
-            file=sys.stderr,
-        )
-        return 1
-    if args.layout == 'got10k':
-        sources = got10k_sources(root)
-    elif args.layout == 'lasot':
-        sources = lasot_sources(root, args.exclude)
-    elif args.layout == 'vid':
-        sources = vid_sources(root)
-    else:
-        sources = ytvos_sources(root)
-    sources = [s for s in sources if s.frame_files]
-    if not sources:
-        print(f'error: no {args.layout} videos under {root}', file=sys.stderr)
-        return 1
+    try:
+        sources = dataset_sources(args.layout, args.root, args.exclude)
+    except PseudoLabelError as err:
+        return report_error(err)
     return run_conversion(
-        args, sources, dict(layout=args.layout, root=str(root))
+        args, sources, dict(layout=args.layout, root=str(Path(args.root)))
     )
 
 

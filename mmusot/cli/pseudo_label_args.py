@@ -22,8 +22,8 @@ from typing import List, Optional
 from mmusot.pseudo_labels import (
     FLOW_BACKENDS,
     PRESETS,
+    PseudoLabelError,
     PseudoLabelSettings,
-    SettingsMismatchError,
     VideoSource,
     convert_sources,
     format_summary,
@@ -34,8 +34,6 @@ from mmusot.pseudo_labels import (
     select_shard,
     summarize,
 )
-from mmusot.pseudo_labels.convert import OutputLockedError
-from mmusot.pseudo_labels.writer import AnnotationError
 
 try:
     from tqdm import tqdm
@@ -155,6 +153,12 @@ def add_common_args(
     parser.add_argument('--quiet', action='store_true')
 
 
+def report_error(err: PseudoLabelError) -> int:
+    """Print ``err`` for the user; returns its exit code."""
+    print(f'error: {err}', file=sys.stderr)
+    return err.exit_code
+
+
 def settings_from_args(args: argparse.Namespace) -> PseudoLabelSettings:
     """The settings the parsed common arguments ask for.
 
@@ -239,12 +243,8 @@ def run_conversion(
             shard=(index, count),
             fix=args.fix,
         )
-    except SettingsMismatchError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    except OutputLockedError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 3
+    except PseudoLabelError as e:
+        return report_error(e)
     finally:
         if bar is not None:
             bar.close()
@@ -268,9 +268,8 @@ def _merge(
     """Merge, print the summary; 1 on a bad annotation file."""
     try:
         summary = merge(args.out, args.name, names, fix=args.fix)
-    except AnnotationError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
+    except PseudoLabelError as e:
+        return report_error(e)
     print(format_summary(summary, wall))
     if wall is not None:
         print(f'infos: {os.path.join(args.out, args.name + "_infos.txt")}')

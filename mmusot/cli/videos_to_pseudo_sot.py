@@ -20,14 +20,13 @@ not searched.
 """
 
 import argparse
-import os
 import sys
 from typing import List, Optional
 
-from mmusot.pseudo_labels import discover_sources
+from mmusot.pseudo_labels import PseudoLabelError, video_sources
 from mmusot.pseudo_labels.shots import SHOT_CUT_DISTANCE
 
-from .pseudo_label_args import add_common_args, run_conversion
+from .pseudo_label_args import add_common_args, report_error, run_conversion
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -51,29 +50,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         settings; 3 when another converter is writing the same videos).
     """
     args = parse_args(argv)
-    if not os.path.exists(args.input):
-        print(
-            f'error: input {args.input} does not exist (give a folder of '
-            'videos and/or frame folders, or one video file)',
-            file=sys.stderr,
-        )
-        return 1
-    if os.path.realpath(args.input) == os.path.realpath(args.out):
-        print(
-            f'error: the output folder {args.out} is the input folder; '
-            'write the pseudo labels to another folder (a sub-folder of '
-            'the input is fine: it is not searched)',
-            file=sys.stderr,
-        )
-        return 1
-    # The output's frame folders would look like new videos on a re-run.
-    sources = discover_sources(args.input, exclude=[args.out])
-    if not sources:
-        print(
-            f'error: no video files or frame folders under {args.input}',
-            file=sys.stderr,
-        )
-        return 1
+    try:
+        sources = video_sources(args.input, args.out)
+    except PseudoLabelError as err:
+        return report_error(err)
     return run_conversion(args, sources, dict(input=args.input))
 
 

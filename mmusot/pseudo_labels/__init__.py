@@ -4,7 +4,8 @@
 Stage one of USOT (paper Sec. 3.1 Moving Object Discovery; official
 ``preprocessing/``): optical flow, candidate boxes (Eq. (1)-(2)), dynamic
 programming (Eq. (3)), filling, quality (Eq. (4), (5), (7)) and mmtrack SOT
-output. No torch, mmengine or mmtrack imports.
+output. No torch, mmengine or mmtrack imports. Every error raised on
+purpose is a :class:`PseudoLabelError` (:mod:`.errors`).
 """
 
 from .boxes import box_diou, box_iou, xywh_to_xyxy, xyxy_to_xywh
@@ -21,8 +22,9 @@ from .candidates import (
     score_component,
 )
 from .convert import (
-    SettingsMismatchError,
     convert_sources,
+    convert_videos,
+    default_video_settings,
     format_summary,
     load_records,
     merge,
@@ -30,8 +32,18 @@ from .convert import (
     read_status,
     select_shard,
     summarize,
+    video_sources,
 )
+from .datasets import dataset_sources
 from .dp import dp_select_boxes, transition_reward
+from .errors import (
+    AnnotationError,
+    InputError,
+    OutputLockedError,
+    PseudoLabelError,
+    SettingsMismatchError,
+    VideoReadError,
+)
 from .fill import fill_boxes, interpolate_box, video_rng
 from .flow import (
     FLOW_BACKENDS,
@@ -62,7 +74,6 @@ from .quality import (
 )
 from .shots import SHOT_CUT_DISTANCE, ShotCutDetector
 from .video_io import (
-    VideoReadError,
     VideoSource,
     count_frames,
     discover_sources,
@@ -75,6 +86,7 @@ from .writer import (
     atomic_write_json,
     atomic_write_text,
     format_boxes_xywh,
+    frame_file,
     read_boxes_xywh,
     read_infos,
     write_infos,
@@ -134,6 +146,7 @@ __all__ = [
     'atomic_write_text',
     'atomic_write_json',
     'format_boxes_xywh',
+    'frame_file',
     'read_boxes_xywh',
     'write_infos',
     'read_infos',
@@ -145,5 +158,13 @@ __all__ = [
     'read_status',
     'select_shard',
     'parse_shard',
+    'convert_videos',
+    'dataset_sources',
+    'video_sources',
+    'default_video_settings',
+    'PseudoLabelError',
+    'InputError',
+    'AnnotationError',
     'SettingsMismatchError',
+    'OutputLockedError',
 ]

@@ -1,6 +1,14 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Many videos -> one pseudo-labelled dataset: shards, workers, resume,
-merge and summary. The CLIs in ``data_converters/`` wrap this module."""
+merge and summary.
+
+:func:`convert_videos` is the whole job for a folder of videos (what
+``mmusot-videos-to-pseudo`` and ``mmusot-demo`` run); the converters'
+command lines (:mod:`mmusot.cli.pseudo_label_args`) add shards, progress
+bars and exit codes around :func:`convert_sources` and :func:`merge`.
+Every error raised on purpose is a
+:class:`~mmusot.pseudo_labels.errors.PseudoLabelError`.
+"""
 
 import glob
 import json
@@ -23,10 +31,16 @@ from typing import (
 
 import cv2
 
-from .pipeline import PseudoLabelSettings, process_video
-from .video_io import VideoSource
-from .writer import (
+from .errors import (
     AnnotationError,
+    InputError,
+    OutputLockedError,
+    SettingsMismatchError,
+)
+from .pipeline import PseudoLabelSettings, preset_settings, process_video
+from .shots import SHOT_CUT_DISTANCE
+from .video_io import VideoSource, discover_sources
+from .writer import (
     annotation_error,
     atomic_write_json,
     read_annotation,
@@ -40,14 +54,6 @@ except ImportError:  # pragma: no cover - not POSIX
 
 # <out>/.converter-<i>of<n>.lock: held by the converter of shard i/n.
 LOCK_PATTERN = re.compile(r'\.converter-(\d+)of(\d+)\.lock')
-
-
-class SettingsMismatchError(RuntimeError):
-    """An output folder was made with other settings than this run's."""
-
-
-class OutputLockedError(RuntimeError):
-    """Another converter is writing the same videos of an output folder."""
 
 
 def _lock_holder(path: str) -> str:
@@ -288,56 +294,125 @@ def convert_sources(
     """
     os.makedirs(out_root, exist_ok=True)
     with output_lock(out_root, shard):
-        return _convert_locked(
-            sources,
-            out_root,
-            settings,
-            workers,
-            retry_failed,
-            on_record,
-            extra_settings,
-            fix,
-        )
-
-
-def _convert_locked(
-    sources,
-    out_root,
-    settings,
-    workers,
-    retry_failed,
-    on_record,
-    extra_settings,
-    fix,
-) -> List[dict]:
-    check_settings(out_root, settings, extra_settings)
-    records, todo = {}, []
-    for src in sources:
-        rec = read_status(out_root, src.name)
-        if rec is not None and not (
-            retry_failed and rec['status'] == 'failed'
-        ):
-            records[src.name] = rec
-            if on_record:
-                on_record(rec, True)
-        else:
-            todo.append(src)
-    threads = 1 if workers > 1 else None
-    jobs = [(s, out_root, settings, threads, fix) for s in todo]
-    if workers > 1 and len(jobs) > 1:
-        ctx = mp.get_context('spawn')
-        with ctx.Pool(workers) as pool:
-            for rec in pool.imap_unordered(_run_one, jobs):
-                records[rec['video']] = rec
+        check_settings(out_root, settings, extra_settings)
+        records, todo = {}, []
+        for src in sources:
+            rec = read_status(out_root, src.name)
+            if rec is not None and not (
+                retry_failed and rec['status'] == 'failed'
+            ):
+                records[src.name] = rec
                 if on_record:
-                    on_record(rec, False)
-    else:
-        for job in jobs:
-            rec = _run_one(job)
+                    on_record(rec, True)
+            else:
+                todo.append(src)
+        threads = 1 if workers > 1 else None
+        jobs = [(s, out_root, settings, threads, fix) for s in todo]
+        for rec in _run_jobs(jobs, workers):
             records[rec['video']] = rec
             if on_record:
                 on_record(rec, False)
-    return [records[s.name] for s in sources]
+        return [records[s.name] for s in sources]
+
+
+def _run_jobs(jobs: list, workers: int) -> Iterator[dict]:
+    """The records of ``jobs``, in a pool of ``workers`` processes (spawn)
+    when there are several of both, else in this process, in order."""
+    if workers > 1 and len(jobs) > 1:
+        with mp.get_context('spawn').Pool(workers) as pool:
+            yield from pool.imap_unordered(_run_one, jobs)
+    else:
+        yield from map(_run_one, jobs)
+
+
+def default_video_settings(**overrides) -> PseudoLabelSettings:
+    """The settings for users' videos: the ``default`` preset, split at shot
+    cuts (users' videos are often edited), with ``overrides`` applied.
+
+    These are ``mmusot-videos-to-pseudo``'s settings without options.
+    """
+    return preset_settings(
+        'default', **{'shot_cut': SHOT_CUT_DISTANCE, **overrides}
+    )
+
+
+def video_sources(input_path: str, out_root: str) -> List[VideoSource]:
+    """The videos and frame folders under ``input_path`` to convert into
+    ``out_root`` (which is not searched: its frames are no new videos).
+
+    Args:
+        input_path (str): a folder (searched recursively) or a video file.
+        out_root (str): the output folder.
+
+    Returns:
+        list[VideoSource]: sorted by name, not empty.
+
+    Raises:
+        InputError: ``input_path`` is missing or holds no video, or
+            ``out_root`` is ``input_path``.
+    """
+    if not os.path.exists(input_path):
+        raise InputError(
+            f'input {input_path} does not exist (give a folder of videos '
+            'and/or frame folders, or one video file)'
+        )
+    if os.path.realpath(input_path) == os.path.realpath(out_root):
+        raise InputError(
+            f'the output folder {out_root} is the input folder; write the '
+            'pseudo labels to another folder (a sub-folder of the input is '
+            'fine: it is not searched)'
+        )
+    sources = discover_sources(input_path, exclude=[out_root])
+    if not sources:
+        raise InputError(f'no video files or frame folders under {input_path}')
+    return sources
+
+
+def convert_videos(
+    input_path: str,
+    out_root: str,
+    settings: Optional[PseudoLabelSettings] = None,
+    workers: int = 1,
+    infos_name: str = 'pseudo',
+    on_record: Optional[Callable[[dict, bool], None]] = None,
+    fix: bool = False,
+) -> dict:
+    """Pseudo-label every video under ``input_path`` and merge (resumable).
+
+    The whole job of ``mmusot-videos-to-pseudo`` in one shard:
+    :func:`video_sources`, :func:`convert_sources`, :func:`merge`.
+
+    Args:
+        input_path (str): a folder (searched recursively) or a video file.
+        out_root (str): the dataset root to write.
+        settings (PseudoLabelSettings, optional): Defaults to
+            :func:`default_video_settings`.
+        workers (int): processes. Defaults to 1.
+        infos_name (str): the infos file is ``<infos_name>_infos.txt``.
+            Defaults to 'pseudo'.
+        on_record (Callable, optional): called with (record, skipped) after
+            each video.
+        fix (bool): filter tracks with unusable boxes instead of failing
+            (see :func:`convert_sources`, :func:`merge`). Defaults to False.
+
+    Returns:
+        dict: the merged summary (see :func:`merge`).
+
+    Raises:
+        PseudoLabelError: the input, the output folder or a written
+            annotation file cannot be used (the message says which).
+    """
+    sources = video_sources(input_path, out_root)
+    convert_sources(
+        sources,
+        out_root,
+        settings or default_video_settings(),
+        workers,
+        on_record=on_record,
+        extra_settings=dict(input=input_path),
+        fix=fix,
+    )
+    return merge(out_root, infos_name, [s.name for s in sources], fix=fix)
 
 
 def load_records(out_root: str) -> List[dict]:

@@ -12,6 +12,8 @@ from typing import Iterable, Iterator, List, Optional, Sequence
 import cv2
 import numpy as np
 
+from .errors import VideoReadError
+
 VIDEO_EXTENSIONS = (
     '.mp4',
     '.avi',
@@ -29,10 +31,6 @@ VIDEO_EXTENSIONS = (
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 logger = logging.getLogger(__name__)
-
-
-class VideoReadError(RuntimeError):
-    """A video or frame folder cannot be read; the message names it."""
 
 
 @dataclass(frozen=True)

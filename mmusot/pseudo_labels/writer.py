@@ -19,6 +19,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .errors import AnnotationError
+
 INFOS_HEADER = (
     'The format of each line in this txt is '
     '(video_path,annotation_path,start_frame_id,end_frame_id)'
@@ -86,13 +88,6 @@ def read_boxes_xywh(path: str) -> np.ndarray:
                     ][:4]
                 )
     return np.asarray(rows, np.float64).reshape(-1, 4)
-
-
-class AnnotationError(ValueError):
-    """A pseudo-label annotation file holds a bad box line.
-
-    The message names the file, the 1-based line number and the problem.
-    """
 
 
 def box_problems(
@@ -230,6 +225,12 @@ def annotation_error(
     )
     msg = f'{path} line {line_no}: {why}{more}'
     return AnnotationError(msg + (f'; {hint}' if hint else ''))
+
+
+def frame_file(video_path: str, frame_id: int) -> str:
+    """The image of frame ``frame_id`` (1-based, as in the infos file) in a
+    converted video's frame folder ``video_path``."""
+    return os.path.join(video_path, FRAME_TEMPLATE % frame_id)
 
 
 def infos_line(

