@@ -10,20 +10,10 @@
 # sample costs 5 network passes, so about 2 h on 2 cores).
 _base_ = [
     './_base_/usot_mobilenetv2.py',
-    './_base_/datasets/usot_pseudo_labels.py',
-    './_base_/schedules/usot_30e.py',
+    './_base_/usot_30e_cpu_pseudo-folder.py',
 ]
 
-data_root = 'data/unlabeled_pseudo/'
-batch_size = 8
-samples_per_epoch = 200
-
 model = dict(frozen_modules='backbone')
-train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=2,
-    dataset=dict(data_root=data_root, samples_per_epoch=samples_per_epoch),
-)
 
 # MobileNetV2's stem (features.0) stays frozen, like ResNet's conv1/bn1.
 custom_hooks = [
@@ -40,10 +30,3 @@ default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=1, save_begin=5, max_keep_ckpts=21),
 )
-log_processor = dict(window_size=10)
-
-# No validation while training: evaluate checkpoints with tools/test.py.
-train_cfg = dict(val_begin=1000)
-val_dataloader = None
-val_evaluator = None
-val_cfg = None

@@ -23,8 +23,9 @@ model = dict(
         strides=(1, 2, 1),
         dilations=(1, 1, 2),
         out_indices=(2,),
-        # Freezing is by requires_grad (frozen_modules / hooks), so that
-        # mmdet's train() does not re-freeze or put BN in eval mode.
+        # Freezing is by requires_grad (model.frozen_modules, then
+        # BackboneUnfreezeHook), so that mmdet's train() does not re-freeze
+        # or put BN in eval mode.
         frozen_stages=-1,
         norm_eval=False,
         norm_cfg=dict(type='BN', requires_grad=True),
@@ -63,9 +64,7 @@ model = dict(
     # 'train': frozen backbone BN still in train mode (official, quirk 5);
     # 'eval': mmdet-style eval mode for frozen BN layers.
     frozen_bn_mode='train',
-    train_cfg=dict(
-        exemplar_size=exemplar_size, search_size=search_size, num_memory=4
-    ),
+    train_cfg=dict(exemplar_size=exemplar_size, search_size=search_size),
     # Inference settings (paper Sec. 4.1): every key, its default (the
     # official tracker's values, the exact float crop, boxes as given) and
     # its meaning is USOTTestConfig (mmusot/models/sot/usot_tracking.py;

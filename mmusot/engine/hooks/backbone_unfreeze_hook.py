@@ -1,21 +1,33 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""USOT's staged backbone training: frozen, then layer1–3 at 0.1 × LR."""
+"""USOT's staged backbone training: frozen, then layer1–3 at 0.1 × LR.
+
+Each part has one owner:
+
+* the model declares the modules frozen when training starts
+  (``model.frozen_modules``, e.g. ``USOT(frozen_modules='backbone')``),
+  so that a DDP wrapper is built without them;
+* :class:`~mmusot.engine.optimizers.USOTOptimWrapperConstructor` puts
+  every parameter, frozen or not, in a group with an ``lr_mult``, which
+  :class:`~mmusot.engine.schedulers.USOTLR` reads every epoch;
+* :class:`BackboneUnfreezeHook` decides, from the epoch alone, which of
+  them train, and changes a group's multiplier only through
+  :func:`~mmusot.engine.schedulers.set_lr_mult`.
+"""
 
 import copy
 import gc
 import logging
-import os
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.model import is_model_wrapper
 from mmengine.registry import MODEL_WRAPPERS
 from mmtrack.registry import HOOKS
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..schedulers.usot_lr import LR_MULT_KEY
+from ..schedulers.usot_lr import set_lr_mult
 from .usot_stage_hook import unwrap_model
 
 #: Official UNFIX_EPOCH (1-based).
@@ -24,11 +36,15 @@ UNFREEZE_EPOCH = 10
 UNFROZEN_MODULES = ('backbone.layer1', 'backbone.layer2', 'backbone.layer3')
 #: Official backbone LR factor.
 BACKBONE_LR_MULT = 0.1
+#: Frozen before the unfreeze epoch when neither the hook nor the model
+#: names the modules (official: the whole backbone).
+DEFAULT_FROZEN_MODULES = ('backbone',)
 
 
-def _module_params(
+def module_params(
     model: nn.Module, names: Sequence[str]
 ) -> Dict[str, nn.Parameter]:
+    """The parameters of the modules ``names`` of ``model``, by name."""
     params = {}
     for name in names:
         try:
@@ -43,15 +59,36 @@ def _module_params(
     return params
 
 
+def set_trainable(
+    model: nn.Module, frozen: Sequence[str], trainable: Sequence[str]
+) -> List[str]:
+    """Freeze the modules ``frozen``, then unfreeze ``trainable``.
+
+    Returns:
+        list[str]: the parameters whose ``requires_grad`` changed.
+    """
+    wanted: Dict[str, Tuple[nn.Parameter, bool]] = {}
+    for names, flag in ((frozen, False), (trainable, True)):
+        for name, param in module_params(model, names).items():
+            wanted[name] = (param, flag)
+    changed = []
+    for name, (param, flag) in wanted.items():
+        if param.requires_grad != flag:
+            param.requires_grad_(flag)
+            changed.append(name)
+    return changed
+
+
 def rewrap_model(runner) -> None:
     """Rebuild the runner's DDP wrapper around the same module.
 
     DDP registers the parameters that require grad when it is built and
     never all-reduces the others, so parameters unfrozen (or frozen) later
-    need a new wrapper. This follows ``Runner.wrap_model`` (same
-    ``model_wrapper_cfg`` / ``find_unused_parameters``), without moving the
-    model or converting BN again. The old wrapper is released first, so its
-    reducer's autograd hooks are removed.
+    need a new wrapper. It is built as ``Runner.wrap_model`` builds one
+    (``model_wrapper_cfg``, else mmengine's default with
+    ``find_unused_parameters``), on the old wrapper's devices, without
+    moving the model or converting BN again. The old wrapper is released
+    first, so its reducer's autograd hooks are removed.
 
     Args:
         runner (Runner): a runner whose ``model`` is a DDP-style wrapper;
@@ -59,28 +96,19 @@ def rewrap_model(runner) -> None:
     """
     old = runner.model
     module = old.module
-    wrapper_cfg = runner.cfg.get('model_wrapper_cfg')
+    wrapper_cfg = copy.deepcopy(runner.cfg.get('model_wrapper_cfg')) or dict(
+        broadcast_buffers=False,
+        find_unused_parameters=runner.cfg.get('find_unused_parameters', False),
+    )
+    wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+    if isinstance(old, DistributedDataParallel):
+        wrapper_cfg.setdefault('device_ids', old.device_ids)
     runner.model = None
     del old
     gc.collect()
-    if wrapper_cfg is None:
-        runner.model = MMDistributedDataParallel(
-            module=module,
-            device_ids=[int(os.environ['LOCAL_RANK'])],
-            broadcast_buffers=False,
-            find_unused_parameters=runner.cfg.get(
-                'find_unused_parameters', False
-            ),
-        )
-        return
-    wrapper_cfg = copy.deepcopy(wrapper_cfg)
-    wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
-    default_args = dict(module=module)
-    if issubclass(
-        MODEL_WRAPPERS.get(wrapper_cfg['type']), DistributedDataParallel
-    ):
-        default_args['device_ids'] = [int(os.environ['LOCAL_RANK'])]
-    runner.model = MODEL_WRAPPERS.build(wrapper_cfg, default_args=default_args)
+    runner.model = MODEL_WRAPPERS.build(
+        wrapper_cfg, default_args=dict(module=module)
+    )
 
 
 @HOOKS.register_module()
@@ -94,29 +122,25 @@ class BackboneUnfreezeHook(Hook):
     conv1/bn1 stay frozen.
 
     Before every training epoch (and again at its first iteration, after
-    mmengine's ``model.train()``), the hook derives from the epoch alone
-    which parameters train, so resuming at any epoch gives the state of an
-    uninterrupted run:
+    mmengine's ``model.train()``, which mmdet-style ``frozen_stages``
+    models use to re-freeze: restored with a warning), the hook derives
+    from the epoch alone which parameters train, so resuming at any epoch
+    gives the state of an uninterrupted run:
 
-    * epochs ``< unfreeze_epoch``: parameters of ``frozen_modules`` get
+    * epochs ``< unfreeze_epoch``: the frozen modules get
       ``requires_grad=False``;
-    * epochs ``>= unfreeze_epoch``: parameters of ``modules`` get
-      ``requires_grad=True`` (the rest of ``frozen_modules`` stays frozen),
-      and every optimizer parameter group holding them gets
-      ``lr_mult=lr_mult`` (read by :class:`~mmusot.engine.USOTLR`; the
-      current LR is rescaled at once);
+    * epochs ``>= unfreeze_epoch``: ``modules`` get ``requires_grad=True``
+      (the rest of the frozen modules stays frozen), and their optimizer
+      parameter groups ``lr_mult`` (by
+      :func:`~mmusot.engine.schedulers.set_lr_mult`; a no-op when the
+      optimizer constructor already gave them that multiplier);
     * at ``unfreeze_epoch`` exactly, with ``reset_momentum``, the
-      optimizer state (SGD momentum buffers of all parameters) is cleared,
-      as the official rebuild of the optimizer does. A run resumed later
-      keeps the state saved in its checkpoint.
+      optimizer state (SGD momentum buffers) is cleared, as the official
+      rebuild of the optimizer does. A run resumed later keeps the state
+      saved in its checkpoint.
 
-    The optimizer must already contain the frozen parameters (see
-    :class:`~mmusot.engine.optimizers.USOTOptimWrapperConstructor`). When
-    the model is wrapped in DDP and the set of trainable parameters
-    changes, the wrapper is rebuilt (DDP only all-reduces the parameters
-    that required grad when it was built). Models whose ``train()``
-    re-freezes parameters (mmdet ``frozen_stages``) are fixed at the first
-    iteration with a warning; prefer ``frozen_stages=-1``.
+    When the model is wrapped in DDP and the set of trainable parameters
+    changes, the wrapper is rebuilt (:func:`rewrap_model`).
 
     All epochs are the official **1-based** epochs; mmengine's
     ``runner.epoch`` is 0-based (epoch ``runner.epoch + 1`` is used).
@@ -131,9 +155,10 @@ class BackboneUnfreezeHook(Hook):
             ``modules`` from ``unfreeze_epoch``. Defaults to 0.1.
         reset_momentum (bool): clear the optimizer state at
             ``unfreeze_epoch``. Defaults to True.
-        frozen_modules (sequence[str]): module paths frozen before
-            ``unfreeze_epoch`` (and, except ``modules``, after). Empty to
-            leave freezing to the model. Defaults to ``('backbone',)``.
+        frozen_modules (sequence[str], optional): module paths frozen
+            before ``unfreeze_epoch`` (and, except ``modules``, after).
+            Defaults to None: the model's declared ``frozen_modules``
+            (e.g. USOT's), or ``('backbone',)`` when it declares none.
     """
 
     priority = 'NORMAL'
@@ -144,7 +169,7 @@ class BackboneUnfreezeHook(Hook):
         modules: Sequence[str] = UNFROZEN_MODULES,
         lr_mult: float = BACKBONE_LR_MULT,
         reset_momentum: bool = True,
-        frozen_modules: Sequence[str] = ('backbone',),
+        frozen_modules: Optional[Sequence[str]] = None,
     ) -> None:
         if unfreeze_epoch < 1:
             raise ValueError(
@@ -160,37 +185,23 @@ class BackboneUnfreezeHook(Hook):
         self.modules = tuple(modules)
         self.lr_mult = float(lr_mult)
         self.reset_momentum = reset_momentum
-        self.frozen_modules = tuple(frozen_modules)
+        self.frozen_modules = (
+            None if frozen_modules is None else tuple(frozen_modules)
+        )
         self._warned_refrozen = False
 
-    def trainability(
-        self, model: nn.Module, epoch: int
-    ) -> Dict[str, Tuple[nn.Parameter, bool]]:
-        """``{name: (param, requires_grad)}`` the hook wants at ``epoch``.
-
-        Args:
-            model (nn.Module): the unwrapped model.
-            epoch (int): 1-based epoch.
-        """
-        wanted = {
-            name: (param, False)
-            for name, param in _module_params(
-                model, self.frozen_modules
-            ).items()
-        }
-        if epoch >= self.unfreeze_epoch:
-            for name, param in _module_params(model, self.modules).items():
-                wanted[name] = (param, True)
-        return wanted
+    def frozen_of(self, model: nn.Module) -> Tuple[str, ...]:
+        """The modules frozen before the unfreeze epoch."""
+        if self.frozen_modules is not None:
+            return self.frozen_modules
+        declared = getattr(model, 'frozen_modules', None)
+        return DEFAULT_FROZEN_MODULES if declared is None else tuple(declared)
 
     def _apply(self, runner, epoch: int) -> List[str]:
-        """Set ``requires_grad``; return the names that changed."""
-        changed = []
-        wanted = self.trainability(unwrap_model(runner.model), epoch)
-        for name, (param, flag) in wanted.items():
-            if param.requires_grad != flag:
-                param.requires_grad_(flag)
-                changed.append(name)
+        """Set ``requires_grad`` for ``epoch``; return what changed."""
+        model = unwrap_model(runner.model)
+        trainable = self.modules if epoch >= self.unfreeze_epoch else ()
+        changed = set_trainable(model, self.frozen_of(model), trainable)
         if changed and is_model_wrapper(runner.model):
             rewrap_model(runner)
             print_log(
@@ -199,46 +210,6 @@ class BackboneUnfreezeHook(Hook):
                 logger='current',
             )
         return changed
-
-    def _set_lr_mult(self, runner) -> None:
-        model = unwrap_model(runner.model)
-        unfrozen: Set[int] = {
-            id(p) for p in _module_params(model, self.modules).values()
-        }
-        names = {id(p): n for n, p in model.named_parameters()}
-        optimizer = runner.optim_wrapper.optimizer
-        found = set()
-        for index, group in enumerate(optimizer.param_groups):
-            ours = [p for p in group['params'] if id(p) in unfrozen]
-            if not ours:
-                continue
-            found.update(id(p) for p in ours)
-            others = [
-                names.get(id(p), '?')
-                for p in group['params']
-                if id(p) not in unfrozen and p.requires_grad
-            ]
-            if others:
-                raise ValueError(
-                    f'BackboneUnfreezeHook: optimizer param group {index} '
-                    f'({group.get("name", "unnamed")!r}) also holds '
-                    f'trainable parameters outside {list(self.modules)}, '
-                    f'e.g. {others[:3]}; give {list(self.modules)} their '
-                    'own group (USOTOptimWrapperConstructor groups)'
-                )
-            old = group.get(LR_MULT_KEY, 1.0)
-            if old != self.lr_mult:
-                group['lr'] = group['lr'] / old * self.lr_mult
-                group[LR_MULT_KEY] = self.lr_mult
-        missing = unfrozen - found
-        if missing:
-            raise ValueError(
-                f'BackboneUnfreezeHook: {len(missing)} parameters of '
-                f'{list(self.modules)} are not in the optimizer, e.g. '
-                f'{[names.get(i, "?") for i in list(missing)[:3]]}; build '
-                'it with USOTOptimWrapperConstructor, which keeps frozen '
-                'parameters'
-            )
 
     def before_train_epoch(self, runner) -> None:
         """Apply the trainability, LR multiplier and momentum reset."""
@@ -249,12 +220,14 @@ class BackboneUnfreezeHook(Hook):
                 print_log(
                     f'BackboneUnfreezeHook: epoch {epoch} (1-based): froze '
                     f'{len(changed)} parameters of '
-                    f'{list(self.frozen_modules)} until epoch '
-                    f'{self.unfreeze_epoch}',
+                    f'{list(self.frozen_of(unwrap_model(runner.model)))} '
+                    f'until epoch {self.unfreeze_epoch}',
                     logger='current',
                 )
             return
-        self._set_lr_mult(runner)
+        optimizer = runner.optim_wrapper.optimizer
+        params = module_params(unwrap_model(runner.model), self.modules)
+        set_lr_mult(optimizer, params, self.lr_mult)
         if changed:
             print_log(
                 f'BackboneUnfreezeHook: epoch {epoch} (1-based): '
@@ -263,7 +236,7 @@ class BackboneUnfreezeHook(Hook):
                 logger='current',
             )
         if epoch == self.unfreeze_epoch and self.reset_momentum:
-            runner.optim_wrapper.optimizer.state.clear()
+            optimizer.state.clear()
             print_log(
                 f'BackboneUnfreezeHook: epoch {epoch}: optimizer state '
                 '(momentum buffers) reset',

@@ -1,4 +1,4 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-from .usot_lr import USOTLR, usot_lr_factor
+from .usot_lr import USOTLR, set_lr_mult, usot_lr_factor
 
-__all__ = ['USOTLR', 'usot_lr_factor']
+__all__ = ['USOTLR', 'set_lr_mult', 'usot_lr_factor']

@@ -8,7 +8,7 @@ VISION-SJTU/USOT.
 """
 
 import math
-from typing import List
+from typing import Dict, List
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import (
@@ -17,6 +17,7 @@ from mmengine.optim.scheduler.param_scheduler import (
     _ParamScheduler,
 )
 from mmtrack.registry import PARAM_SCHEDULERS
+from torch import nn
 
 #: Official warm-up: 5 epochs from 2.5e-3 (half the peak 5e-3), ×2^(1/5)
 #: per epoch.
@@ -75,6 +76,59 @@ def usot_lr_factor(
     return math.exp(step * math.log(end_factor))
 
 
+def set_lr_mult(
+    optimizer, params: Dict[str, nn.Parameter], lr_mult: float
+) -> None:
+    """Give the parameter groups holding ``params`` the multiplier ``lr_mult``.
+
+    The one documented way to change a group's LR multiplier during
+    training (:class:`~mmusot.engine.hooks.BackboneUnfreezeHook` uses it):
+    the group's ``lr_mult`` is set and its current LR rescaled at once;
+    :class:`USOTLR` keeps the new multiplier in every later epoch. A group
+    already at ``lr_mult`` is left alone.
+
+    Args:
+        optimizer (Optimizer): the optimizer (``optim_wrapper.optimizer``),
+            built with every parameter in it, frozen ones included (see
+            :class:`~mmusot.engine.optimizers.USOTOptimWrapperConstructor`).
+        params (dict[str, nn.Parameter]): the parameters, by name.
+        lr_mult (float): their new multiplier.
+
+    Raises:
+        ValueError: a group holding ``params`` also holds other trainable
+            parameters, or some of ``params`` are in no group.
+    """
+    wanted = {id(p): name for name, p in params.items()}
+    found = set()
+    for index, group in enumerate(optimizer.param_groups):
+        ours = [id(p) for p in group['params'] if id(p) in wanted]
+        if not ours:
+            continue
+        found.update(ours)
+        others = sum(
+            id(p) not in wanted and p.requires_grad for p in group['params']
+        )
+        if others:
+            raise ValueError(
+                f'optimizer param group {index} '
+                f'({group.get("name", "unnamed")!r}) holds {others} other '
+                f'trainable parameters beside {wanted[ours[0]]!r}; give the '
+                'parameters whose lr_mult changes their own group '
+                '(USOTOptimWrapperConstructor groups)'
+            )
+        old = group.get(LR_MULT_KEY, 1.0)
+        if old != lr_mult:
+            group['lr'] = group['lr'] / old * lr_mult
+            group[LR_MULT_KEY] = lr_mult
+    missing = [name for key, name in wanted.items() if key not in found]
+    if missing:
+        raise ValueError(
+            f'{len(missing)} parameters are not in the optimizer, e.g. '
+            f'{missing[:3]}; build it with USOTOptimWrapperConstructor, '
+            'which keeps frozen parameters'
+        )
+
+
 @PARAM_SCHEDULERS.register_module()
 class USOTLR(LRSchedulerMixin, _ParamScheduler):
     """USOT's per-epoch LR: exponential warm-up, then log-linear decay.
@@ -91,7 +145,8 @@ class USOTLR(LRSchedulerMixin, _ParamScheduler):
     any ``auto_scale_lr``), ``initial_lr_mult_g`` the group's ``lr_mult``
     at that time and ``lr_mult_g`` its current ``lr_mult`` (missing keys
     mean 1). A hook may therefore change a group's multiplier during
-    training (:class:`~mmusot.engine.hooks.BackboneUnfreezeHook` does); the
+    training, through :func:`set_lr_mult` (as
+    :class:`~mmusot.engine.hooks.BackboneUnfreezeHook` does); the
     multipliers live in the optimizer state, so they survive resuming.
 
     The value is computed in closed form from the epoch, so the scheduler

@@ -72,9 +72,11 @@ custom_hooks = [
         type='BackboneUnfreezeHook',
         unfreeze_epoch=unfreeze_epoch,
         modules=['backbone.layer1', 'backbone.layer2', 'backbone.layer3'],
+        # the groups' multiplier from then on (the optimizer's groups above
+        # already hold it: kept in step through backbone_lr_mult)
         lr_mult=backbone_lr_mult,
         reset_momentum=True,
-        frozen_modules=['backbone'],
+        # frozen until then: what the model declares (model.frozen_modules)
     ),
 ]
 
