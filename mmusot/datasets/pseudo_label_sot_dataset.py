@@ -1,68 +1,41 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Pseudo-labelled videos as an mmtrack SOT dataset, with USOT's sampler."""
 
-import json
-import logging
 import os
 import os.path as osp
 import zlib
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
-from mmengine.dist import get_rank
-from mmengine.logging import print_log
 from mmtrack.datasets import BaseSOTDataset
 from mmtrack.registry import DATASETS
 
-from ..pseudo_labels.writer import (
-    FRAME_TEMPLATE,
-    annotation_error,
-    read_annotation,
+from ..pseudo_labels.writer import read_annotation
+from .pseudo_label_loading import PseudoLabelLoader, check_data_root
+from .samplers.pseudo_label_sampler import (
+    BOX_SOURCES,
+    CANDIDATE_FACTOR,
+    CORNER_FREQ_WEIGHT,
+    CYCLE_CORNER_WEIGHT,
+    FAR_MEMORY_DRAWS,
+    FRAGMENT_WEIGHT,
+    MAX_CORNER_FREQ,
+    NAIVE_CORNER_WEIGHT,
+    NUM_MEMORY_FRAMES,
+    RANDOM_BOX_MAX_ASPECT,
+    RANDOM_BOX_SIDE_RANGE,
+    RESAMPLE_AFTER,
+    RESAMPLE_BEFORE,
+    RESAMPLE_DRAWS,
+    RESAMPLE_TRIES,
+    STAGES,
+    VIDEO_QUALITY_THRESHOLD,
+    PseudoLabelSampler,
+    check_stage,
 )
-from .transforms.usot_frames import FrameCheckingCompose, frame_file_size
+from .transforms.usot_frames import FrameCheckingCompose
 
-STAGES = ('naive', 'cycle')
-BOX_SOURCES = ('pseudo', 'random')
-
-# Official sampler constants (``lib/dataset_loader/datasets_usot.py``,
-# ``experiments/train/USOT.yaml``; paper Sec. 3.2-3.3 and 4.1).
-VIDEO_QUALITY_THRESHOLD = 0.40  # θ1 on Q = Q_v - corner_freq / 3
-MAX_CORNER_FREQ = 0.25  # branch-1 gate on the corner frequency
-CORNER_FREQ_WEIGHT = 1.0 / 3.0  # Q = Q_v - CORNER_FREQ_WEIGHT * corner_freq
-RESAMPLE_BEFORE = 30  # nearby videos: [i - 30, ...
-RESAMPLE_AFTER = 31  # ... min(N - 1, i + 31))
-RESAMPLE_TRIES = 20
-RESAMPLE_DRAWS = 3
-CANDIDATE_FACTOR = 3.0  # n_cand = int(3 / Q_v)
-NAIVE_CORNER_WEIGHT = 2.0 / 3.0  # naive score: Q_f + 2/3 corner
-CYCLE_CORNER_WEIGHT = 0.5  # cycle score: Q_f + 0.5 corner + ...
-FRAGMENT_WEIGHT = 0.5  # ... + 0.5 (T_u - T_l) / n_frames
-NUM_MEMORY_FRAMES = 4  # MEMORY_NUM
-FAR_MEMORY_DRAWS = 3  # FAR_SAMPLE: 4 + 3 draws, the 4 farthest kept
-# Random boxes (Table 4 "random boxes" control): side fractions of the
-# frame side and the largest aspect ratio.
-RANDOM_BOX_SIDE_RANGE = (0.1, 0.5)
-RANDOM_BOX_MAX_ASPECT = 3.0
-
-# Sidecar fields the sampler reads, per track.
-_SCALAR_FIELDS = ('q_v', 'corner_freq')
-_FRAME_FIELDS = ('frame_quality_short', 'corner', 't_l', 't_u')
-_UINT32 = 2**32
-_SEED_HIGH = 2**31 - 1  # exclusive bound of the drawn seeds
-# How to make a data_root, for the errors about a missing one.
-_MAKE_LABELS = (
-    'make pseudo labels with `mmusot-videos-to-pseudo VIDEO_FOLDER {root}` '
-    '(`mmusot-datasets-to-pseudo` for GOT-10k / LaSOT / VID / YouTube-VOS), '
-    'or point data_root at a converted folder (--cfg-options '
-    'train_dataloader.dataset.data_root=DIR)'
-)
-_STRICT_HINT = (
-    'fix the line (the file holds one x,y,w,h line per frame), re-run the '
-    'converter for this video, or set strict=False in the dataset config '
-    '(--cfg-options train_dataloader.dataset.strict=False) to leave such '
-    'frames out of sampling'
-)
+__all__ = ['PseudoLabelSOTDataset', 'STAGES', 'BOX_SOURCES']
 
 
 @DATASETS.register_module()
@@ -121,17 +94,28 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
     LoadTrackAnnotations, CropLikeSiamFC(crop_size=511)])`` loads and crops
     them as the official 511 crops (the official ``par_crop.py``).
 
+    The dataset composes three parts: :class:`PseudoLabelLoader` (infos
+    file, annotations, sidecars; :meth:`load_data_list`),
+    :class:`~mmusot.datasets.samplers.PseudoLabelSampler` (the draw above,
+    :attr:`sampler`; ``mmusot-eval-pseudo-labels`` draws through the same
+    class) and :class:`~mmusot.datasets.samplers.USOTQuotaSampler` (the
+    per-epoch index quota, read from ``samples_per_epoch``).
+
+    Control: :meth:`set_stage` (the stage hook) and :meth:`set_epoch` (the
+    quota sampler) write the sampler's state, which DataLoader workers
+    share (:class:`~mmusot.datasets.samplers.SamplingState`): a call made
+    between epochs reaches the next epoch's draws, with or without
+    ``persistent_workers``.
+
     Randomness: draws use a ``numpy.random.Generator`` per worker process
     and epoch, seeded from ``seed`` (or the seed of
     :class:`~mmusot.datasets.samplers.USOTQuotaSampler`, which calls
     :meth:`set_epoch`), the epoch, the rank, the worker id and the
     labels' names (:meth:`stream_key`, not their folder), so a run is
     reproducible given mmengine's seed and the number of workers, the same
-    wherever the labels are copied, and differs across epochs. Use
-    ``persistent_workers=False``: workers then see :meth:`set_epoch` and
-    :meth:`set_stage` calls made between epochs. Without any seed the
-    stream comes from torch's per-epoch worker seed (or numpy's global
-    generator in the main process).
+    wherever the labels are copied, and differs across epochs. Without
+    any seed the stream comes from torch's per-epoch worker seed (or
+    numpy's global generator in the main process).
 
     Args:
         quality_prefix (str, optional): sidecar folder, relative to
@@ -238,47 +222,32 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         strict: bool = True,
         **kwargs,
     ) -> None:
-        if stage not in STAGES:
-            raise ValueError(f'stage must be one of {STAGES}, got {stage!r}')
-        if box_source not in BOX_SOURCES:
-            raise ValueError(
-                f'box_source must be one of {BOX_SOURCES}, got {box_source!r}'
-            )
-        if num_memory_frames < 1:
-            raise ValueError(
-                f'num_memory_frames must be >= 1, got {num_memory_frames}'
-            )
         if samples_per_epoch is not None and samples_per_epoch < 0:
             raise ValueError(
                 f'samples_per_epoch must be >= 0, got {samples_per_epoch}'
             )
-        lo, hi = random_box_side_range
-        if not 0 < lo <= hi <= 1 or random_box_max_aspect < 1:
-            raise ValueError(
-                'random boxes need 0 < side fractions <= 1 and an aspect '
-                f'bound >= 1, got {random_box_side_range}, '
-                f'{random_box_max_aspect}'
-            )
-        self.stage = stage
-        self.num_memory_frames = int(num_memory_frames)
-        self.box_source = box_source
+        self.sampler = PseudoLabelSampler(
+            stage=stage,
+            num_memory_frames=num_memory_frames,
+            box_source=box_source,
+            seed=seed,
+            video_quality_threshold=video_quality_threshold,
+            max_corner_freq=max_corner_freq,
+            corner_freq_weight=corner_freq_weight,
+            resample_before=resample_before,
+            resample_after=resample_after,
+            resample_tries=resample_tries,
+            resample_draws=resample_draws,
+            candidate_factor=candidate_factor,
+            naive_corner_weight=naive_corner_weight,
+            cycle_corner_weight=cycle_corner_weight,
+            fragment_weight=fragment_weight,
+            far_memory_draws=far_memory_draws,
+            random_box_side_range=random_box_side_range,
+            random_box_max_aspect=random_box_max_aspect,
+        )
         self.samples_per_epoch = samples_per_epoch
-        self.seed = seed
         self.frames_prefix = frames_prefix.strip('/')
-        self.video_quality_threshold = video_quality_threshold
-        self.max_corner_freq = max_corner_freq
-        self.corner_freq_weight = corner_freq_weight
-        self.resample_before = int(resample_before)
-        self.resample_after = int(resample_after)
-        self.resample_tries = int(resample_tries)
-        self.resample_draws = int(resample_draws)
-        self.candidate_factor = candidate_factor
-        self.naive_corner_weight = naive_corner_weight
-        self.cycle_corner_weight = cycle_corner_weight
-        self.fragment_weight = fragment_weight
-        self.far_memory_draws = int(far_memory_draws)
-        self.random_box_side_range = (float(lo), float(hi))
-        self.random_box_max_aspect = float(random_box_max_aspect)
         self.strict = bool(strict)
 
         data_root = kwargs.get('data_root') or ''
@@ -289,7 +258,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         has_sidecars = self.quality_root is not None and osp.isdir(
             self.quality_root
         )
-        _check_data_root(data_root, kwargs.get('ann_file') or '', has_sidecars)
+        check_data_root(data_root, kwargs.get('ann_file') or '', has_sidecars)
         if usot_sampling is None:
             usot_sampling = has_sidecars and not kwargs.get('test_mode')
         elif usot_sampling and not has_sidecars:
@@ -305,91 +274,42 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
                 "box_source='random' needs USOT sampling (quality sidecars "
                 'give the frame size and the sampling)'
             )
-        # Built by full_init (after the data list, honouring `indices`).
-        self._video_groups: Optional[List[np.ndarray]] = None
-        self._track_q_v: Optional[np.ndarray] = None
-        self._track_corner_freq: Optional[np.ndarray] = None
-        self._epoch = 0
-        self._shared_seed: Optional[int] = None
+        self._indexed = False  # the sampler's video index (full_init)
+        self._stream_key: Optional[int] = None
+        # Only read by tools/benchmark/train_speed.py's --check-losses
+        # patch of _train_rng (the same patch on older versions).
         self._rng: Optional[np.random.Generator] = None
         self._rng_key: Optional[tuple] = None
-        self._stream_key: Optional[int] = None
-        # What strict=False left out (filled by load_data_list).
-        self._label_drops: List[str] = []
-        self._label_bad_frames = [0, 0]  # frames, tracks
         super().__init__(**kwargs)
         # A corrupt frame then fails with its file name, not deep inside
         # LoadImageFromFile; a good sample runs the same transforms.
         self.pipeline = FrameCheckingCompose(self.pipeline.transforms)
 
     # ------------------------------------------------------------ loading
-    def load_data_list(self) -> List[dict]:
+    def load_data_list(self) -> list:
         """Parse the infos file (and the sidecars in USOT mode).
 
+        See :meth:`PseudoLabelLoader.load`.
+
         Returns:
-            list[dict]: one dict per infos line (track) with mmtrack's keys
-            ``video_path``, ``ann_path``, ``start_frame_id``,
-            ``end_frame_id``, ``framename_template``; in USOT mode also
-            ``video_name``, ``quality_path``, ``track_id``, ``q_v``,
-            ``corner_freq``, ``frame_size`` (W, H), the per-frame arrays
-            ``frame_quality_short``, ``corner``, ``t_l``, ``t_u`` (n,) and
-            ``bboxes`` (n, 4) float32 xyxy in original-frame pixels.
+            list[dict]: one data info per infos line (track).
         """
-        ann_file = self.ann_file
-        if not osp.isfile(ann_file):
+        if not osp.isfile(self.ann_file):
             raise FileNotFoundError(
-                f'PseudoLabelSOTDataset: infos file {ann_file!r} not found '
-                '(a converter run with --shard or --no-merge writes it when '
-                'run again with --merge-only)'
+                f'PseudoLabelSOTDataset: infos file {self.ann_file!r} not '
+                'found (a converter run with --shard or --no-merge writes it '
+                'when run again with --merge-only)'
             )
-        text = self._loadtxt(ann_file, return_ndarray=False)
-        lines = text.split('\n')[1:]  # the first line is mmtrack's header
-        data_list = []
-        for line_no, line in enumerate(lines, start=2):
-            line = line.strip()
-            if not line:
-                continue
-            fields = line.split(',')
-            if len(fields) != 4:
-                raise ValueError(
-                    f'{ann_file} line {line_no}: expected '
-                    f'video_path,ann_path,start_frame_id,end_frame_id, got '
-                    f'{line!r}'
-                )
-            try:
-                start, end = int(fields[2]), int(fields[3])
-            except ValueError:
-                raise ValueError(
-                    f'{ann_file} line {line_no}: frame ids are not '
-                    f'integers: {line!r}'
-                ) from None
-            if end < start:
-                raise ValueError(
-                    f'{ann_file} line {line_no}: end frame {end} < start '
-                    f'frame {start}'
-                )
-            data_list.append(
-                dict(
-                    video_path=fields[0].replace('/', os.sep),
-                    ann_path=fields[1].replace('/', os.sep),
-                    start_frame_id=start,
-                    end_frame_id=end,
-                    framename_template=FRAME_TEMPLATE,
-                )
-            )
-        if not data_list:
-            raise ValueError(
-                f'PseudoLabelSOTDataset: infos file {ann_file!r} lists no '
-                'track (only a header or empty)'
-            )
-        self._label_drops: List[str] = []
-        self._label_bad_frames = [0, 0]  # frames, tracks
-        if self.usot_sampling:
-            data_list = self._attach_quality(data_list)
-        else:
-            data_list = self._check_plain_labels(data_list)
-        self._log_label_drops(len(data_list))
-        return data_list
+        loader = PseudoLabelLoader(
+            self.ann_file,
+            self.data_prefix['img_path'],
+            self.quality_root,
+            self.usot_sampling,
+            frames_prefix=self.frames_prefix,
+            strict=self.strict,
+            test_mode=self.test_mode,
+        )
+        return loader.load(self._loadtxt(self.ann_file, return_ndarray=False))
 
     def video_name(self, video_path: str) -> str:
         """The video name of a ``video_path`` (its sidecar's name).
@@ -398,169 +318,12 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             video_path (str): e.g. ``frames/train/GOT-10k_Train_000001``.
 
         Returns:
-            str: the path without the leading ``frames_prefix`` folder, with
-            '/' separators (``train/GOT-10k_Train_000001``).
+            str: the path without the leading ``frames_prefix`` folder.
         """
         parts = video_path.replace(os.sep, '/').strip('/').split('/')
         if self.frames_prefix and parts[0] == self.frames_prefix:
             parts = parts[1:]
         return '/'.join(parts)
-
-    def _attach_quality(self, data_list: List[dict]) -> List[dict]:
-        sidecars: Dict[str, dict] = {}
-        used: Dict[str, set] = {}
-        kept = []
-        for info in data_list:
-            name = self.video_name(info['video_path'])
-            path = osp.join(self.quality_root, name + '.json')
-            if path not in sidecars:
-                sidecars[path] = _read_sidecar(path)
-                used[path] = set()
-            track = _find_track(sidecars[path], info, path)
-            if id(track) in used[path]:
-                raise ValueError(
-                    f'{path}: track {track.get("track_id")} is listed twice '
-                    f'in {self.ann_file}'
-                )
-            used[path].add(id(track))
-            info.update(
-                _track_arrays(track, info, path, sidecars[path]['frame_size'])
-            )
-            info['video_name'] = name
-            info['quality_path'] = path
-            boxes = self._checked_boxes(
-                info, sidecars[path]['frame_size'], check_count=True
-            )
-            if boxes is None:
-                continue
-            boxes[:, 2:] += boxes[:, :2]
-            info['bboxes'] = boxes.astype(np.float32)
-            kept.append(info)
-        for path, sidecar in sidecars.items():
-            extra = [
-                t.get('track_id')
-                for t in sidecar['tracks']
-                if t.get('kept') and id(t) not in used[path]
-            ]
-            if extra:
-                print_log(
-                    f'{path}: kept track(s) {extra} are not listed in '
-                    f'{self.ann_file}; they are not sampled',
-                    logger='current',
-                )
-        return kept
-
-    def _checked_boxes(
-        self,
-        info: dict,
-        frame_size: Optional[Sequence[float]],
-        check_count: bool,
-    ) -> Optional[np.ndarray]:
-        """The checked (n, 4) xywh boxes of a track, or None if dropped.
-
-        Strict: any problem raises. Otherwise a track that cannot be used
-        is dropped (None) and a frame with a bad box gets False in
-        ``info['frame_valid']`` (only added when some frame is bad).
-        """
-        ann = osp.join(self.data_prefix['img_path'], info['ann_path'])
-        if not osp.isfile(ann):
-            return self._drop_track(
-                FileNotFoundError(
-                    f'{ann}: annotation file of '
-                    f'{info.get("video_name", info["video_path"])!r} not '
-                    f'found (listed in {self.ann_file})'
-                )
-            )
-        boxes, problems = read_annotation(ann, frame_size)
-        n = info['end_frame_id'] - info['start_frame_id'] + 1
-        if check_count and len(boxes) != n:
-            return self._drop_track(
-                ValueError(
-                    f'{ann}: {len(boxes)} box line(s), but the infos file '
-                    f'lists frames {info["start_frame_id"]}-'
-                    f'{info["end_frame_id"]} ({n} frames)'
-                )
-            )
-        if not problems:
-            return boxes
-        err = annotation_error(ann, problems, _STRICT_HINT)
-        if self.strict:
-            raise err
-        if len(problems) >= len(boxes):
-            _, line_no, why = problems[0]
-            return self._drop_track(
-                ValueError(
-                    f'{ann}: no line holds a usable box (line {line_no}: '
-                    f'{why})'
-                )
-            )
-        valid = np.ones(len(boxes), bool)
-        valid[[row for row, _, _ in problems]] = False
-        info['frame_valid'] = valid
-        self._label_bad_frames[0] += len(problems)
-        self._label_bad_frames[1] += 1
-        return boxes
-
-    def _drop_track(self, err: Exception) -> None:
-        """Raise ``err`` (strict) or record the track as dropped."""
-        if self.strict:
-            raise err
-        self._label_drops.append(str(err))
-        return None
-
-    def _check_plain_labels(self, data_list: List[dict]) -> List[dict]:
-        """Check the annotation files of a dataset without sidecars.
-
-        The frame size comes from the header of each track's first frame;
-        a track whose first frame cannot be read is checked without the
-        overlap test (and counted in the log).
-        """
-        kept, unsized = [], 0
-        for info in data_list:
-            first = osp.join(
-                self.data_prefix['img_path'],
-                info['video_path'],
-                info['framename_template'] % info['start_frame_id'],
-            )
-            size = frame_file_size(first)
-            unsized += size is None
-            # mmtrack's test mode allows fewer boxes than frames
-            check_count = not self.test_mode
-            if self._checked_boxes(info, size, check_count) is not None:
-                kept.append(info)
-        if unsized:
-            print_log(
-                f'{self.ann_file}: the first frame of {unsized} track(s) '
-                'could not be read, so their boxes were not checked against '
-                'the frame size',
-                logger='current',
-                level=logging.WARNING,
-            )
-        return kept
-
-    def _log_label_drops(self, num_kept: int) -> None:
-        """Log what ``strict=False`` left out; fail when nothing is left."""
-        drops = self._label_drops
-        frames, tracks = self._label_bad_frames
-        if drops:
-            print_log(
-                f'{self.ann_file} (strict=False): dropped {len(drops)} '
-                f'track(s), {num_kept} left; first: {drops[0]}',
-                logger='current',
-                level=logging.WARNING,
-            )
-        if frames:
-            print_log(
-                f'{self.ann_file} (strict=False): {frames} frame(s) with a '
-                f'bad box in {tracks} track(s) are left out of sampling',
-                logger='current',
-                level=logging.WARNING,
-            )
-        if drops and not num_kept:
-            raise ValueError(
-                f'{self.ann_file}: no usable track is left after dropping '
-                f'the bad ones (strict=False); first: {drops[0]}'
-            )
 
     def get_bboxes_from_video(self, video_idx: int) -> np.ndarray:
         """(N, 4) xywh boxes of a track (plain mode; mmtrack's reader,
@@ -583,54 +346,70 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         return infos
 
     def full_init(self) -> None:
-        """Load the data list, then build the per-video sampling index."""
+        """Load the data list, then index the videos for the sampler."""
         super().full_init()
-        if self.usot_sampling and self._video_groups is None:
-            groups: Dict[str, List[int]] = {}
-            q_v = np.zeros(self.num_videos, np.float64)
-            corner = np.zeros(self.num_videos, np.float64)
-            for idx in range(self.num_videos):
-                info = self.get_data_info(idx)
-                groups.setdefault(info['quality_path'], []).append(idx)
-                q_v[idx] = info['q_v']
-                corner[idx] = info['corner_freq']
-            self._video_groups = [
-                np.asarray(v, np.int64) for v in groups.values()
-            ]
-            self._track_q_v = q_v
-            self._track_corner_freq = corner
+        if self.usot_sampling and not self._indexed:
+            self.sampler.bind(self.get_data_info, self.num_videos)
+            self._indexed = True
 
     def __len__(self) -> int:
         """Videos (USOT training), tracks (plain training) or frames (test)."""
         if not self._fully_initialized:
             self.full_init()
         if self.usot_sampling and not self.test_mode:
-            return len(self._video_groups)
+            return self.sampler.num_videos
         return super().__len__()
 
     # ------------------------------------------------------------ control
+    @property
+    def stage(self) -> str:
+        """str: the sampling stage, 'naive' or 'cycle'."""
+        return self.sampler.stage
+
     def set_stage(self, stage: str) -> None:
-        """Switch the sampling stage (called by the stage-switch hook).
+        """Switch the sampling stage (the stage hook calls it).
+
+        Contract (:class:`~mmusot.engine.USOTStageHook`): called in the
+        main process between epochs; the DataLoader workers, persistent or
+        not, sample the next epoch in the new stage
+        (:meth:`PseudoLabelSampler.set_stage`).
 
         Args:
             stage (str): 'naive' (template + search) or 'cycle' (also
                 ``num_memory_frames`` memory frames).
         """
-        if stage not in STAGES:
-            raise ValueError(f'stage must be one of {STAGES}, got {stage!r}')
-        self.stage = stage
+        self.sampler.set_stage(stage)
+
+    #: :meth:`set_stage` reaches existing (persistent) DataLoader workers.
+    stage_reaches_workers = True
 
     def set_epoch(self, epoch: int, seed: Optional[int] = None) -> None:
-        """Set the epoch (and the sampler's seed) of the sampling generator.
+        """Set the epoch (and the index sampler's seed) of the draws.
+
+        Called by :class:`~mmusot.datasets.samplers.USOTQuotaSampler`
+        before each epoch; reaches persistent workers as
+        :meth:`set_stage` does.
 
         Args:
             epoch (int): the epoch, mixed into the generator's seed.
-            seed (int, optional): a shared seed (the sampler's), used when
-                the dataset has no ``seed`` of its own. Defaults to None.
+            seed (int, optional): a shared seed (the index sampler's), used
+                when the dataset has no ``seed`` of its own. Defaults to
+                None.
         """
-        self._epoch = int(epoch)
-        if seed is not None:
-            self._shared_seed = int(seed)
+        self.sampler.set_epoch(epoch, seed=seed)
+
+    @property
+    def seed(self) -> Optional[int]:
+        """int, optional: the dataset's own sampling seed."""
+        return self.sampler.seed
+
+    @property
+    def _epoch(self) -> int:
+        return self.sampler.epoch
+
+    @property
+    def _shared_seed(self) -> Optional[int]:
+        return self.sampler.shared_seed
 
     @property
     def num_sampling_videos(self) -> int:
@@ -639,7 +418,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             self.full_init()
         if not self.usot_sampling:
             return self.num_videos
-        return len(self._video_groups)
+        return self.sampler.num_videos
 
     def stream_key(self) -> int:
         """A CRC of the labels' *names*, mixed into the sampling seed.
@@ -666,176 +445,42 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
 
     def _train_rng(self) -> np.random.Generator:
         """The generator of this process and epoch (see class docstring)."""
-        info = torch.utils.data.get_worker_info()
-        key = (os.getpid(), self._epoch)
-        if self._rng is None or self._rng_key != key:
-            seed = self.seed if self.seed is not None else self._shared_seed
-            if seed is not None:
-                entropy = [
-                    seed % _UINT32,
-                    self._epoch,
-                    get_rank(),
-                    0 if info is None else info.id + 1,
-                    self.stream_key(),
-                ]
-            elif info is not None:
-                entropy = [info.seed % _UINT32]
-            else:
-                entropy = [int(np.random.randint(0, _SEED_HIGH))]
-            self._rng = np.random.default_rng(entropy)
-            self._rng_key = key
-        return self._rng
+        return self.sampler.rng(self.stream_key())
 
     # ------------------------------------------------------------ sampling
     def video_score(self, track_index: int) -> Tuple[float, float]:
-        """``(Q, corner_freq)`` of a track, ``Q = Q_v - corner_freq / 3``.
-
-        Args:
-            track_index (int): data-list index of the track.
-
-        Returns:
-            tuple[float, float]: the θ1 score and the corner frequency.
-        """
-        corner = float(self._track_corner_freq[track_index])
-        q = float(self._track_q_v[track_index]) - (
-            self.corner_freq_weight * corner
-        )
-        return q, corner
-
-    def _pick_track(self, video_index: int, rng: np.random.Generator) -> int:
-        group = self._video_groups[video_index]
-        return int(group[rng.integers(len(group))])
+        """See :meth:`PseudoLabelSampler.video_score`."""
+        return self.sampler.video_score(track_index)
 
     def select_video(
         self, index: int, rng: np.random.Generator
     ) -> Tuple[int, int, bool]:
-        """The θ1 gate and the nearby re-sampling (paper Sec. 4.1).
-
-        Official ``lib/dataset_loader/datasets_usot.py``: a video whose
-        ``Q_v - corner_freq / 3`` (Q_v of Eq. (4)) is below θ1 is replaced
-        by a nearby one.
-
-        Args:
-            index (int): the video index given by the sampler.
-            rng (np.random.Generator): the generator.
-
-        Returns:
-            tuple[int, int, bool]: the video index, the data-list index of
-            its track, and whether the video was re-sampled.
-        """
-        num = len(self._video_groups)
-        if not 0 <= index < num:
-            raise IndexError(f'video index {index} out of range [0, {num})')
-        track = self._pick_track(index, rng)
-        q, corner = self.video_score(track)
-        if q >= self.video_quality_threshold and corner < self.max_corner_freq:
-            return index, track, False
-        lo = max(0, index - self.resample_before)
-        # The official end bound is min(N - 1, i + 31), exclusive, so the
-        # last video is never a re-sampling candidate; with a single video
-        # the range would be empty, and the video itself is used.
-        hi = max(min(num - 1, index + self.resample_after), lo + 1)
-        best = (index, track)
-        for _ in range(self.resample_tries):
-            videos = rng.integers(lo, hi, self.resample_draws)
-            tracks = [self._pick_track(int(v), rng) for v in videos]
-            scores = [self.video_score(t)[0] for t in tracks]
-            k = int(np.argmax(scores))
-            best = (int(videos[k]), tracks[k])
-            if scores[k] > self.video_quality_threshold:
-                break
-        return best[0], best[1], True
+        """See :meth:`PseudoLabelSampler.select_video`."""
+        if not self._fully_initialized:
+            self.full_init()
+        return self.sampler.select_video(index, rng)
 
     def num_candidates(self, q_v: float, num_frames: int) -> int:
-        """``n_cand = int(3 / Q_v)`` (at least 1; ``num_frames`` if Q_v=0)."""
-        if q_v <= 0:
-            return num_frames
-        return max(1, int(self.candidate_factor / q_v))
+        """See :meth:`PseudoLabelSampler.num_candidates`."""
+        return self.sampler.num_candidates(q_v, num_frames)
 
     def frame_scores(
         self, info: dict, positions: np.ndarray, stage: str
     ) -> np.ndarray:
-        """Template frame scores of the stage (Q_f of Eq. (5), T_l / T_u of
-        Eq. (7); official ``lib/dataset_loader/datasets_usot.py``).
-
-        naive: ``Q_f + 2/3 corner``; cycle: ``Q_f + 0.5 corner + 0.5 (T_u -
-        T_l) / n_frames``.
-
-        Args:
-            info (dict): the track's data info (USOT mode).
-            positions (np.ndarray): 0-based frame positions in the track.
-            stage (str): 'naive' or 'cycle'.
-
-        Returns:
-            np.ndarray: float64 scores, one per position.
-        """
-        qf = info['frame_quality_short'][positions].astype(np.float64)
-        corner = info['corner'][positions].astype(np.float64)
-        if stage == 'naive':
-            return qf + self.naive_corner_weight * corner
-        span = (info['t_u'][positions] - info['t_l'][positions]).astype(
-            np.float64
-        )
-        n = len(info['frame_quality_short'])
-        return (
-            qf
-            + self.cycle_corner_weight * corner
-            + self.fragment_weight * span / n
-        )
+        """See :meth:`PseudoLabelSampler.frame_scores`."""
+        return self.sampler.frame_scores(info, positions, stage)
 
     def memory_positions(
         self, info: dict, template: int, rng: np.random.Generator
     ) -> np.ndarray:
-        """Memory frames: the farthest of M + 3 draws in ``[T_l, T_u]``.
-
-        Args:
-            info (dict): the track's data info (USOT mode).
-            template (int): the template position.
-            rng (np.random.Generator): the generator.
-
-        Returns:
-            np.ndarray: int64 positions (M,), farthest first.
-        """
-        t_l, t_u = int(info['t_l'][template]), int(info['t_u'][template])
-        num = self.num_memory_frames + self.far_memory_draws
-        valid = info.get('frame_valid')
-        if valid is None:
-            draws = rng.integers(t_l, t_u + 1, num)
-        else:  # strict=False: only frames with a good box
-            usable = t_l + np.flatnonzero(valid[t_l : t_u + 1])
-            draws = usable[rng.integers(0, len(usable), num)]
-        order = np.argsort(-np.abs(draws - template), kind='stable')
-        return draws[order[: self.num_memory_frames]]
+        """See :meth:`PseudoLabelSampler.memory_positions`."""
+        return self.sampler.memory_positions(info, template, rng)
 
     def random_boxes(
         self, frame_size: Sequence[int], num: int, rng: np.random.Generator
     ) -> np.ndarray:
-        """Random boxes for the Table 4 control (``box_source='random'``).
-
-        Each side is ``U(lo, hi)`` times the frame side (``lo, hi =
-        random_box_side_range``); the longer side is then shrunk so that the
-        aspect ratio is at most ``random_box_max_aspect``; the centre is
-        uniform over the positions that keep the box inside the frame.
-
-        Args:
-            frame_size (Sequence[int]): (W, H) of the original frame.
-            num (int): number of boxes.
-            rng (np.random.Generator): the generator.
-
-        Returns:
-            np.ndarray: of shape (num, 4), float32 xyxy in frame pixels.
-        """
-        width, height = float(frame_size[0]), float(frame_size[1])
-        lo, hi = self.random_box_side_range
-        w = rng.uniform(lo, hi, num) * width
-        h = rng.uniform(lo, hi, num) * height
-        aspect = self.random_box_max_aspect
-        w = np.minimum(w, aspect * h)
-        h = np.minimum(h, aspect * w)
-        cx = rng.uniform(w / 2, width - w / 2)
-        cy = rng.uniform(h / 2, height - h / 2)
-        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
-        return boxes.astype(np.float32)
+        """See :meth:`PseudoLabelSampler.random_boxes`."""
+        return self.sampler.random_boxes(frame_size, num, rng)
 
     def sample_instance(
         self,
@@ -868,35 +513,12 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
                 'sample_instance needs USOT sampling (quality sidecars); '
                 f'{self.ann_file} was loaded without them'
             )
-        stage = self.stage if stage is None else stage
-        if stage not in STAGES:
-            raise ValueError(f'stage must be one of {STAGES}, got {stage!r}')
-        video, track, resampled = self.select_video(int(index), rng)
-        info = self.get_data_info(track)
-        n = len(info['frame_quality_short'])
-        n_cand = self.num_candidates(info['q_v'], n)
-        valid = info.get('frame_valid')
-        if valid is None:
-            cands = rng.integers(0, n, n_cand)
-        else:  # strict=False: only frames with a good box
-            usable = np.flatnonzero(valid)
-            cands = usable[rng.integers(0, len(usable), n_cand)]
-        scores = self.frame_scores(info, cands, stage)
-        template = int(cands[int(np.argmax(scores))])
-        memory = (
-            self.memory_positions(info, template, rng).tolist()
-            if stage == 'cycle'
-            else []
-        )
-        positions = [template, template] + [int(m) for m in memory]
-        if self.box_source == 'pseudo':
-            bboxes = info['bboxes'][positions].astype(np.float32)
-        else:
-            drawn = self.random_boxes(
-                info['frame_size'], len(positions) - 1, rng
-            )
-            bboxes = np.concatenate([drawn[:1], drawn], axis=0)
-        frame_ids = [info['start_frame_id'] + p for p in positions]
+        if not self._fully_initialized:
+            self.full_init()
+        check_stage(self.stage if stage is None else stage)
+        draw = self.sampler.draw(index, self.get_data_info, rng, stage)
+        info = self.get_data_info(draw['track_index'])
+        frame_ids = [info['start_frame_id'] + p for p in draw['positions']]
         img_paths = [
             osp.join(
                 self.data_prefix['img_path'],
@@ -907,21 +529,21 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         ]
         return dict(
             requested_index=int(index),
-            video_index=video,
-            resampled=resampled,
-            track_index=track,
+            video_index=draw['video_index'],
+            resampled=draw['resampled'],
+            track_index=draw['track_index'],
             video=info['video_name'],
             track_id=info['track_id'],
-            video_score=self.video_score(track)[0],
-            num_candidates=n_cand,
-            stage=stage,
-            template_position=template,
-            memory_positions=[int(m) for m in memory],
-            positions=positions,
+            video_score=self.video_score(draw['track_index'])[0],
+            num_candidates=draw['num_candidates'],
+            stage=draw['stage'],
+            template_position=draw['template_position'],
+            memory_positions=draw['memory_positions'],
+            positions=draw['positions'],
             frame_ids=frame_ids,
             img_paths=img_paths,
-            video_length=n,
-            bboxes=bboxes,
+            video_length=len(info['frame_quality_short']),
+            bboxes=draw['bboxes'],
         )
 
     def instance_to_results(
@@ -939,7 +561,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             entry per frame in the order [template, search, memory...].
         """
         num = len(instance['positions'])
-        seeds = rng.integers(0, _SEED_HIGH, num)
+        seeds = self.sampler.aug_seeds(num, rng)
         return dict(
             img_path=list(instance['img_paths']),
             frame_id=list(instance['positions']),
@@ -949,7 +571,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
                 [dict(bbox=box, bbox_label=np.array(1, dtype=np.int32))]
                 for box in instance['bboxes']
             ],
-            aug_seed=[int(s) for s in seeds],
+            aug_seed=seeds,
         )
 
     def prepare_train_data(self, video_idx: int) -> Optional[dict]:
@@ -970,145 +592,3 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         rng = self._train_rng()
         instance = self.sample_instance(video_idx, rng)
         return self.pipeline(self.instance_to_results(instance, rng))
-
-
-def _read_sidecar(path: str) -> dict:
-    """Load and check the top level of a quality sidecar."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{path}: quality sidecar not found (run the converter, or set '
-            'quality_prefix=None / usot_sampling=False to train without it)'
-        )
-    try:
-        with open(path, encoding='utf-8') as f:
-            sidecar = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(
-            f'{path}: unreadable quality sidecar: {err}'
-        ) from None
-    if not isinstance(sidecar, dict) or not isinstance(
-        sidecar.get('tracks'), list
-    ):
-        raise ValueError(f'{path}: quality sidecar has no "tracks" list')
-    size = sidecar.get('frame_size')
-    if (
-        not isinstance(size, (list, tuple))
-        or len(size) != 2
-        or not all(isinstance(v, (int, float)) and v > 0 for v in size)
-    ):
-        raise ValueError(
-            f'{path}: "frame_size" must be [W, H] > 0, got {size!r}'
-        )
-    for k, t in enumerate(sidecar['tracks']):
-        if not isinstance(t, dict):
-            raise ValueError(f'{path}: track {k} is not an object')
-    return sidecar
-
-
-def _find_track(sidecar: dict, info: dict, path: str) -> dict:
-    """The sidecar track of an infos line: the one with its annotation
-    path, else (a track without ``ann_path``) the one with its frame ids."""
-    ann = info['ann_path'].replace(os.sep, '/')
-    start, end = info['start_frame_id'], info['end_frame_id']
-    for t in sidecar['tracks']:
-        if t.get('ann_path') == ann:
-            return t
-    for t in sidecar['tracks']:
-        if (
-            not t.get('ann_path')
-            and t.get('start_frame_id') == start
-            and t.get('end_frame_id') == end
-        ):
-            return t
-    raise ValueError(
-        f'{path}: no track for annotation {ann!r} (frames {start}-{end}); '
-        f'the sidecar has {len(sidecar["tracks"])} track(s) with '
-        'annotations '
-        f'{[t.get("ann_path") for t in sidecar["tracks"]]}'
-    )
-
-
-def _track_arrays(
-    track: dict, info: dict, path: str, frame_size: Sequence[float]
-) -> dict:
-    """Checked sampler fields of one sidecar track."""
-    tid = track.get('track_id')
-    where = f'{path} track {tid}'
-    missing = [
-        k for k in _SCALAR_FIELDS + _FRAME_FIELDS if track.get(k) is None
-    ]
-    if missing:
-        raise ValueError(
-            f'{where}: missing field(s) {missing} (a filtered track, or a '
-            'sidecar from another tool)'
-        )
-    out = {}
-    for k in _SCALAR_FIELDS:
-        v = track[k]
-        if not isinstance(v, (int, float)) or not np.isfinite(v):
-            raise ValueError(f'{where}: {k} must be a number, got {v!r}')
-        out[k] = float(v)
-    n = info['end_frame_id'] - info['start_frame_id'] + 1
-    declared = track.get('num_frames', n)
-    if declared != n:
-        raise ValueError(
-            f'{where}: {declared} frames, but the infos line lists '
-            f'{info["start_frame_id"]}-{info["end_frame_id"]} ({n} frames)'
-        )
-    for k in _FRAME_FIELDS:
-        v = track[k]
-        try:
-            arr = np.asarray(v, np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f'{where}: {k} is not a list of numbers'
-            ) from None
-        if arr.ndim != 1 or len(arr) != n or not np.isfinite(arr).all():
-            raise ValueError(
-                f'{where}: {k} must hold {n} finite numbers (one per '
-                f'frame), got {arr.shape[0] if arr.ndim else "a scalar"}'
-            )
-        out[k] = arr
-    t_l, t_u = out['t_l'], out['t_u']
-    pos = np.arange(n)
-    bad = (t_l != np.round(t_l)) | (t_u != np.round(t_u))
-    bad |= (t_l < 0) | (t_l > pos) | (t_u < pos) | (t_u > n - 1)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f'{where}: fragment bounds must satisfy 0 <= t_l <= position <= '
-            f't_u < {n}; position {k} has t_l={t_l[k]}, t_u={t_u[k]}'
-        )
-    out['frame_quality_short'] = out['frame_quality_short'].astype(np.float32)
-    out['corner'] = out['corner'].astype(np.float32)
-    out['t_l'] = t_l.astype(np.int32)
-    out['t_u'] = t_u.astype(np.int32)
-    out['track_id'] = int(tid) if isinstance(tid, (int, float)) else -1
-    out['frame_size'] = (float(frame_size[0]), float(frame_size[1]))
-    if not track.get('kept', True):
-        print_log(
-            f'{where}: listed in the infos file but marked not kept by the '
-            f'quality filter ({track.get("reason")!r}); sampled anyway',
-            logger='current',
-        )
-    return out
-
-
-def _check_data_root(data_root: str, ann_file: str, has_sidecars: bool):
-    """Say plainly when ``data_root`` holds no pseudo labels at all."""
-    if not data_root:
-        return
-    if not osp.isdir(data_root):
-        raise FileNotFoundError(
-            f'PseudoLabelSOTDataset: data_root {data_root!r} does not '
-            'exist; ' + _MAKE_LABELS.format(root=data_root)
-        )
-    infos = ann_file
-    if ann_file and not osp.isabs(ann_file):
-        infos = osp.join(data_root, ann_file)
-    if not has_sidecars and not (infos and osp.isfile(infos)):
-        raise FileNotFoundError(
-            f'PseudoLabelSOTDataset: data_root {data_root!r} holds no '
-            f'pseudo labels (no {ann_file or "infos file"}, no quality '
-            'sidecars); ' + _MAKE_LABELS.format(root=data_root)
-        )

@@ -33,7 +33,7 @@ def build(root, infos='pseudo_infos.txt', **kwargs):
 
 
 def q_of(ds, video_index):
-    track = int(ds._video_groups[video_index][0])
+    track = int(ds.sampler.video_groups[video_index][0])
     return ds.video_score(track)
 
 
@@ -85,7 +85,7 @@ def test_resampling_falls_back_to_last_best(tmp_path):
     spy = SpyRng(3)
     video, _, resampled = ds.select_video(2, spy)
     tries = [out for args, out in spy.calls if np.ndim(out) == 1]
-    assert resampled and len(tries) == ds.resample_tries == 20
+    assert resampled and len(tries) == ds.sampler.resample_tries == 20
     assert all(((t >= 0) & (t < 4)).all() for t in tries)
     last = tries[-1]
     assert video == last[np.argmax([qs[v] for v in last])]

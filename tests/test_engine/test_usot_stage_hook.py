@@ -5,6 +5,7 @@ import pytest
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
+from mmusot.datasets import SamplingState
 from mmusot.engine import USOTStageHook
 from mmusot.engine.hooks import usot_stage_hook
 from tests.test_engine.toy_usot import MMUSOTToyStageDataset, MMUSOTToyTracker
@@ -122,27 +123,55 @@ def stages_seen(loader):
     return {s.stage for batch in loader for s in batch['data_samples']}
 
 
-@pytest.mark.parametrize('restart', [True, False])
-def test_persistent_workers_see_the_new_stage(restart, monkeypatch):
-    if not restart:
-        # Control: without the restart the worker keeps its stale copy,
-        # which shows the test can fail.
-        monkeypatch.setattr(
-            usot_stage_hook, 'restart_workers', lambda loader: False
-        )
+class SharedStageDataset(MMUSOTToyStageDataset):
+    """The toy dataset with its stage in a SamplingState (the contract)."""
+
+    stage_reaches_workers = True
+
+    def __init__(self, num_samples=16):
+        self.state = SamplingState()
+        super().__init__(num_samples)
+
+    @property
+    def stage(self):
+        return self.state.stage
+
+    @stage.setter
+    def stage(self, stage):
+        self.state.stage = stage
+
+
+def test_persistent_workers_see_the_new_stage():
+    # The stage reaches the live workers through the dataset's shared
+    # state: the same iterator (and workers) serve all three epochs.
     runner = make_runner(
-        MMUSOTToyStageDataset(8), num_workers=1, persistent_workers=True
+        SharedStageDataset(8), num_workers=1, persistent_workers=True
     )
     loader = runner.train_loop.dataloader
     hook = USOTStageHook(cycle_start_epoch=2)
-    seen = []
+    seen, iterators = [], []
     for epoch in (1, 2, 3):
         runner.epoch = epoch - 1
         hook.before_train_epoch(runner)
         seen.append(stages_seen(loader))
-    if restart:
-        assert seen == [{'naive'}, {'cycle'}, {'cycle'}]
-    else:
-        assert seen == [{'naive'}, {'naive'}, {'naive'}]
-    assert loader._iterator is not None
+        iterators.append(loader._iterator)
+    assert seen == [{'naive'}, {'cycle'}, {'cycle'}]
+    assert iterators[0] is iterators[1] is iterators[2] is not None
     loader._iterator._shutdown_workers()
+
+
+def test_plain_stage_attribute_with_persistent_workers_is_refused():
+    # A stage kept in a plain attribute would stay stale in the workers.
+    runner = make_runner(
+        MMUSOTToyStageDataset(8), num_workers=1, persistent_workers=True
+    )
+    with pytest.raises(ValueError, match='persistent_workers=False'):
+        USOTStageHook().before_train_epoch(runner)
+    fresh = make_runner(MMUSOTToyStageDataset(8), num_workers=1)
+    USOTStageHook().before_train_epoch(fresh)  # re-created workers: fine
+
+
+def test_restart_workers_is_deprecated():
+    loader = make_runner(MMUSOTToyStageDataset(8)).train_loop.dataloader
+    with pytest.warns(DeprecationWarning, match='restart_workers'):
+        assert usot_stage_hook.restart_workers(loader) is False

@@ -1,6 +1,7 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Per-epoch switch of USOT's training stage and loss weights."""
 
+import warnings
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.hooks import Hook
@@ -48,17 +49,21 @@ def stage_datasets(dataset) -> Iterator:
 
 
 def restart_workers(dataloader: DataLoader) -> bool:
-    """Shut down a DataLoader's persistent workers, if it has live ones.
+    """Deprecated: shut down a DataLoader's persistent workers.
 
-    Workers hold pickled copies of the dataset made when the iterator was
-    created; with ``persistent_workers=True`` torch keeps them (in
-    ``dataloader._iterator``) across epochs, so a change to the dataset in
-    the main process would not reach them. Dropping the iterator makes the
-    next ``iter(dataloader)`` start fresh workers from the current dataset.
+    The stage hook no longer needs it: :class:`USOTStageHook` reaches the
+    workers through ``set_stage`` (see the hook's contract). Kept for one
+    release; it drops the loader's private iterator.
 
     Returns:
         bool: whether workers were shut down.
     """
+    warnings.warn(
+        'restart_workers is deprecated: USOTStageHook reaches DataLoader '
+        'workers through set_stage (stage_reaches_workers)',
+        DeprecationWarning,
+        stacklevel=2,
+    )
     iterator = getattr(dataloader, '_iterator', None)
     if iterator is None:
         return False
@@ -67,6 +72,16 @@ def restart_workers(dataloader: DataLoader) -> bool:
         shutdown()
     dataloader._iterator = None
     return True
+
+
+def reaches_workers(dataset) -> bool:
+    """Whether ``dataset.set_stage`` reaches existing DataLoader workers.
+
+    A dataset declares it with a true ``stage_reaches_workers`` attribute
+    (:class:`~mmusot.datasets.PseudoLabelSOTDataset` keeps its stage in
+    memory shared with the workers).
+    """
+    return bool(getattr(dataset, 'stage_reaches_workers', False))
 
 
 def _check_schedule(name: str, schedule) -> Tuple[Tuple[int, float], ...]:
@@ -104,12 +119,21 @@ class USOTStageHook(Hook):
 
     * calls ``set_stage('naive' | 'cycle')`` on every dataset of the train
       dataloader that has it (through ``ConcatDataset``-style wrappers);
-      when the stage changes, live persistent DataLoader workers are shut
-      down so the next epoch's workers see it;
     * sets ``model.head.lambda1`` (λ1 of Eq. 9; the memory weight is
       ``lambda_total − λ1``) and ``model.head.cls_ratio`` (the forward
       tracking blend of offline and memory logits, official
       ``CLS_RATIOS``), unwrapping DDP.
+
+    Contract of ``set_stage(stage)``: called in the main process before
+    the epoch's ``iter(dataloader)``, it makes that epoch's samples come
+    from ``stage``. A dataset whose workers see the call declares
+    ``stage_reaches_workers = True``
+    (:class:`~mmusot.datasets.PseudoLabelSOTDataset`: the stage lives in
+    memory shared with the workers), and then ``persistent_workers=True``
+    is fine; a dataset without it (a plain attribute, copied into each
+    worker) needs ``persistent_workers=False`` (workers re-created every
+    epoch), and the hook raises otherwise. The hook never touches the
+    DataLoader's iterator.
 
     All epochs here are the official **1-based** epochs (1..30); mmengine's
     ``runner.epoch`` is 0-based, so epoch ``runner.epoch + 1`` is used.
@@ -151,7 +175,7 @@ class USOTStageHook(Hook):
         )
         self.require_stage_dataset = require_stage_dataset
         # What this process last applied (None: nothing yet). Only used to
-        # decide when to log and to restart workers, never for the state.
+        # decide when to log, never for the state.
         self._applied: Optional[Tuple[str, float, float]] = None
 
     def stage_at(self, epoch: int) -> str:
@@ -181,6 +205,17 @@ class USOTStageHook(Hook):
                 '; use PseudoLabelSOTDataset or set '
                 'require_stage_dataset=False'
             )
+        if getattr(dataloader, 'num_workers', 0) and getattr(
+            dataloader, 'persistent_workers', False
+        ):
+            stale = [d for d in datasets if not reaches_workers(d)]
+            if stale:
+                raise ValueError(
+                    'USOTStageHook: persistent DataLoader workers would keep '
+                    f'the old stage of {type(stale[0]).__name__} (its '
+                    'set_stage does not declare stage_reaches_workers); set '
+                    'train_dataloader.persistent_workers=False'
+                )
         for dataset in datasets:
             dataset.set_stage(stage)
 
@@ -195,14 +230,6 @@ class USOTStageHook(Hook):
         head.cls_ratio = cls_ratio
 
         previous = self._applied
-        if previous is None or previous[0] != stage:
-            # Workers made before now may hold another stage.
-            if restart_workers(dataloader):
-                print_log(
-                    'USOTStageHook: restarted the persistent DataLoader '
-                    f'workers for the {stage!r} stage',
-                    logger='current',
-                )
         if previous != settings:
             print_log(
                 f'USOTStageHook: epoch {epoch} (1-based): stage {stage!r} '
