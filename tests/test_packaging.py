@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 
 import mmusot
-from mmusot.package_data import CONFIG_DIR, get_config_path
+from mmusot.config import CONFIG_DIR, get_config_path
 from tests.fixtures import REPO
 from tests.script_loader import load_script
 
 COMMANDS = {
+    'mmusot-train': 'mmusot.cli.train:cli_main',
+    'mmusot-test': 'mmusot.cli.test:cli_main',
     'mmusot-videos-to-pseudo': 'mmusot.cli.videos_to_pseudo_sot:main',
     'mmusot-datasets-to-pseudo': 'mmusot.cli.datasets_to_pseudo_sot:main',
     'mmusot-eval-pseudo-labels': 'mmusot.cli.eval_pseudo_labels:main',
@@ -34,6 +36,7 @@ COMMANDS = {
     'mmusot-got10k': 'mmusot.cli.got10k_eval:main',
     'mmusot-vot-summary': 'mmusot.cli.vot_summary:main',
 }
+# script -> the mmusot.cli module it runs (named after it).
 THIN_SCRIPTS = {
     'data_converters/videos_to_pseudo_sot.py': (
         'mmusot.cli.videos_to_pseudo_sot'
@@ -42,8 +45,17 @@ THIN_SCRIPTS = {
         'mmusot.cli.datasets_to_pseudo_sot'
     ),
     'data_converters/eval_pseudo_labels.py': 'mmusot.cli.eval_pseudo_labels',
-    'tools/convert_usot_checkpoint.py': 'mmusot.cli.convert_checkpoint',
+    'tools/train.py': 'mmusot.cli.train',
+    'tools/test.py': 'mmusot.cli.test',
+    'tools/convert_checkpoint.py': 'mmusot.cli.convert_checkpoint',
     'tools/fetch_weights.py': 'mmusot.cli.fetch_weights',
+    'tools/track_video.py': 'mmusot.cli.track_video',
+    'tools/demo/learn_and_track.py': 'mmusot.cli.learn_and_track',
+}
+# Old script names, kept for one release: old name -> new name.
+DEPRECATED_SCRIPTS = {
+    'tools/convert_usot_checkpoint.py': 'tools/convert_checkpoint.py',
+    'tools/demo.py': 'tools/track_video.py',
 }
 TEST_CONFIG = 'usot/usot_r50_test-otb100.py'
 TRAIN_CONFIG = 'usot/usot_mobilenetv2_1xb8-30e-cpu_pseudo-folder.py'
@@ -112,9 +124,60 @@ def test_scripts_do_not_edit_sys_path_or_import_siblings():
 
 
 def test_thin_scripts_call_the_package_main():
-    for script, module in THIN_SCRIPTS.items():
+    scripts = dict(THIN_SCRIPTS)
+    for old, new in DEPRECATED_SCRIPTS.items():
+        scripts[old] = THIN_SCRIPTS[new]
+    for script, module in scripts.items():
         loaded = load_script(script)
         assert loaded.main is importlib.import_module(module).main, script
+
+
+def _cli_modules(path: Path) -> set:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            name = node.module or ''
+            if name.startswith('mmusot.cli.'):
+                found.add(name)
+    return found
+
+
+def test_one_name_per_program():
+    """Every script that runs a program is listed here, is named after its
+    module, and runs a program of ``[project.scripts]``."""
+    registered = {target.partition(':')[0] for target in COMMANDS.values()}
+    scripts = sorted(REPO.glob('tools/*.py')) + sorted(
+        REPO.glob('tools/demo/*.py')
+    )
+    scripts += sorted(REPO.glob('data_converters/*.py'))
+    for script in scripts:
+        relative = script.relative_to(REPO).as_posix()
+        modules = _cli_modules(script)
+        if relative in DEPRECATED_SCRIPTS:
+            continue
+        if not modules:
+            assert relative not in THIN_SCRIPTS, relative
+            continue
+        assert THIN_SCRIPTS.get(relative) in modules, relative
+        module = THIN_SCRIPTS[relative]
+        assert module.rsplit('.', 1)[1] == script.stem, relative
+        assert module in registered, relative
+    assert set(THIN_SCRIPTS.values()) <= registered
+    for old, new in DEPRECATED_SCRIPTS.items():
+        assert (REPO / old).is_file() and (REPO / new).is_file()
+
+
+def test_deprecated_script_warns(tmp_path):
+    done = subprocess.run(
+        [sys.executable, 'tools/convert_usot_checkpoint.py', '--help'],
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert 'tools/convert_checkpoint.py' in done.stderr
+    assert done.stdout.startswith('usage:')
 
 
 def test_package_config_paths_in_the_checkout():
@@ -176,7 +239,7 @@ INSTALLED_CHECK = textwrap.dedent(f"""\
     from mmengine.hub import get_config
     from mmengine.registry import MODELS
     from mmusot.models import USOT
-    from mmusot.package_data import get_config_path
+    from mmusot.config import get_config_path
     target = sys.argv[1]
     assert mmusot.__file__.startswith(target), mmusot.__file__
     assert importlib.metadata.version('mmusot') == mmusot.__version__

@@ -1,13 +1,12 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Inference API: build a tracker from a config, track frames in memory."""
 
+from ..config import load_tracker_config, resolve_config_path
 from .builder import (
     DeviceError,
     build_tracker,
     check_device,
-    load_tracker_config,
     quiet_init_weights,
-    resolve_config_path,
 )
 from .opencv_trackers import OPENCV_TRACKERS, OpenCVTracker, opencv_factory
 from .tracker import (

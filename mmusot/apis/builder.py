@@ -3,8 +3,9 @@
 
 :func:`build_tracker` is mmusot's counterpart of mmtrack's ``init_model``
 (``mmtrack/apis/inference.py``): the config is read the way
-``tools/test.py`` reads it (:func:`mmusot.engine.load_config`: mmtrack and
-mmusot registered, ``custom_imports`` run, ``--cfg-options`` merged), and
+``tools/test.py`` reads it (:func:`mmusot.config.load_tracker_config`:
+mmtrack and mmusot registered, ``custom_imports`` run, ``--cfg-options``
+merged), and
 a checkpoint is loaded as the test Runner loads ``load_from`` (mmengine's
 ``load_checkpoint``, ``module.`` prefixes dropped) through mmusot's safe
 unpickler (:func:`mmusot.engine.use_safe_local_loading`), after the same
@@ -13,7 +14,6 @@ checks as mmusot's Runners make: it must fit the network
 and hold finite weights (:func:`mmusot.engine.check_finite_checkpoint`).
 """
 
-import importlib.util
 import logging
 import os
 import os.path as osp
@@ -22,12 +22,12 @@ from typing import Optional, Union
 import torch
 from mmengine.config import Config
 
-#: ``package::relative/path.py`` config names (mmengine's cross-package
-#: syntax): resolved to ``<package>/.mim/configs/relative/path.py``.
-PACKAGE_SEPARATOR = '::'
-#: Prefixes the test Runner strips from checkpoint keys (mmengine's
-#: ``Runner.load_checkpoint`` default).
-REVISE_KEYS = [(r'^module\.', '')]
+# The config resolver is mmusot.config's; its names stay importable here.
+from mmusot.config import (  # noqa: F401
+    PACKAGE_SEPARATOR,
+    load_tracker_config,
+    resolve_config_path,
+)
 
 
 class DeviceError(RuntimeError):
@@ -79,84 +79,6 @@ def check_device(device: Union[str, torch.device]) -> torch.device:
             '--device cpu.'
         )
     return parsed
-
-
-def resolve_config_path(config: str) -> str:
-    """The file behind a config name.
-
-    Args:
-        config (str): a file path, or ``package::relative/path.py`` for a
-            config shipped in an installed OpenMMLab wheel, e.g.
-            ``'mmtrack::sot/siamese_rpn/siamese-rpn_r50_8xb28-20e_'
-            'imagenetvid-imagenetdet-coco_test-otb100.py'``.
-
-    Returns:
-        str: the config file path.
-
-    Raises:
-        FileNotFoundError: the file, or the package, does not exist.
-    """
-    if PACKAGE_SEPARATOR not in config:
-        path = osp.expanduser(config)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'config file not found: {config}')
-        return path
-    package, relative = config.split(PACKAGE_SEPARATOR, 1)
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            f'config {config!r}: package {package!r} is not installed'
-        )
-    path = osp.join(osp.dirname(spec.origin), '.mim', 'configs', relative)
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'config {config!r}: {relative!r} is not among the configs '
-            f'shipped by {package} ({osp.dirname(path)})'
-        )
-    return path
-
-
-def load_tracker_config(
-    config: Union[str, Config], cfg_options: Optional[dict] = None
-) -> Config:
-    """Read a tracker config as ``tools/test.py`` does.
-
-    Args:
-        config (str | Config): a config file, a ``package::path`` name
-            (see :func:`resolve_config_path`) or a loaded ``Config``
-            (copied, not modified).
-        cfg_options (dict, optional): overrides in ``--cfg-options`` form,
-            e.g. ``{'model.backbone.init_cfg': None}``. Defaults to None.
-
-    Returns:
-        Config: the merged config, with ``model`` set.
-
-    Raises:
-        FileNotFoundError: the config file does not exist.
-        TypeError: ``config`` is neither a path nor a ``Config``.
-        KeyError: the config has no ``model``.
-    """
-    from mmusot.engine import load_config
-
-    if isinstance(config, Config):
-        from mmtrack.utils import register_all_modules
-
-        register_all_modules(init_default_scope=False)
-        cfg = config.copy()
-        if cfg_options is not None:
-            cfg.merge_from_dict(cfg_options)
-        name = cfg.filename or '<Config>'
-    elif isinstance(config, str):
-        name = config
-        cfg = load_config(resolve_config_path(config), cfg_options)
-    else:
-        raise TypeError(
-            'config must be a file path or an mmengine Config, got '
-            f'{type(config).__name__}'
-        )
-    if 'model' not in cfg:
-        raise KeyError(f'config {name} has no `model` to build')
-    return cfg
 
 
 def quiet_init_weights(model: torch.nn.Module) -> None:
@@ -241,7 +163,11 @@ def build_tracker(
         check_finite_checkpoint,
         use_safe_local_loading,
     )
-    from mmusot.engine.checkpoint import REMOTE_PATTERN, non_finite_keys
+    from mmusot.engine.checkpoint import (
+        REMOTE_PATTERN,
+        REVISE_KEYS,
+        non_finite_keys,
+    )
     from mmusot.utils import CheckpointLoadError
 
     device = check_device(device)

