@@ -371,6 +371,22 @@ def _first_box(
     )
 
 
+def _first_frame(
+    source: FrameSource, frames: Iterator[np.ndarray], box: np.ndarray
+):
+    """(the first frame, ``box`` checked against it)."""
+    from mmusot.apis import check_box
+
+    try:
+        first = next(frames)
+    except FrameError as err:
+        raise TrackingError(f'{source.frame_label(0)}: {err}') from None
+    try:
+        return first, check_box(box, first.shape)
+    except ValueError as err:
+        raise TrackingError(f'initial box: {err}') from None
+
+
 def _output_paths(
     source: FrameSource, out: Optional[str], out_txt: Optional[str]
 ):
@@ -513,7 +529,6 @@ def track_video(
     Raises:
         TrackingError: a bad input or output (the message says which).
     """
-    from mmusot.apis import check_box
     from mmusot.evaluation import write_track_results
     from mmusot.visualization import VisualizationError, open_video_writer
 
@@ -521,16 +536,8 @@ def track_video(
     gt = read_gt(gt_path) if gt_path else None
     if gt is not None:
         check_gt_length(gt, gt_path, source)
-    box = _first_box(init_box, gt)
     frames = iter(source.frames)
-    try:
-        first = next(frames)
-    except FrameError as err:
-        raise TrackingError(f'{source.frame_label(0)}: {err}') from None
-    try:
-        box = check_box(box, first.shape)
-    except ValueError as err:
-        raise TrackingError(f'initial box: {err}') from None
+    first, box = _first_frame(source, frames, _first_box(init_box, gt))
     out, out_txt = _output_paths(source, out, out_txt)
     tracker = build_tracker()
     height, width = first.shape[:2]
@@ -549,16 +556,9 @@ def track_video(
     failure: Optional[BaseException] = None
     try:
         _track_frames(
-            run,
-            tracker,
-            frames,
-            first,
-            box,
-            writer,
-            max_frames,
-            resize_frames,
-            bar,
-        )
+            run, tracker, frames, first, box, writer, max_frames,
+            resize_frames, bar,
+        )  # fmt: skip
     except BaseException as err:  # save what was tracked, then report
         failure = err
     finally:
