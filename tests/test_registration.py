@@ -53,3 +53,20 @@ def test_plain_import_in_a_fresh_interpreter():
         'assert MODELS.get("PrRoIPool2d") is not None'
     )
     subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_safe_local_loader_names_its_backend(tmp_path):
+    """mmengine logs ``Loads checkpoint by <loader name[10:]> backend``."""
+    import torch
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mmusot.engine import use_safe_local_loading
+
+    use_safe_local_loading()
+    path = str(tmp_path / 'w.pth')
+    torch.save({'state_dict': {'w': torch.ones(1)}}, path)
+    loader = CheckpointLoader._get_checkpoint_loader(path)
+    assert loader.__name__ == 'load_from_safe_local'
+    assert loader.__name__[len('load_from_') :] == 'safe_local'
+    loaded = CheckpointLoader.load_checkpoint(path)
+    assert loaded['state_dict']['w'].item() == 1

@@ -13,7 +13,7 @@ Examples::
     mmusot-convert-checkpoint mobilenet_v2-b0353104.pth mnv2_bb.pth \
         --fold-input-norm
 
-(``python tools/convert_usot_checkpoint.py`` is the same command.)
+(``python tools/convert_checkpoint.py`` is the same command.)
 
 The output is an mmengine checkpoint ``{'state_dict': ..., 'meta': ...}``:
 load a full model with ``load_from=...`` or ``tools/test.py CFG CKPT``, a

@@ -175,6 +175,6 @@ def safe_torch_load(
         raise CheckpointLoadError(
             f'{filename}: cannot be loaded with the safe (weights-only) '
             f'unpickler: {err}. If you trust this file, load it trusted '
-            '(--trusted in tools/convert_usot_checkpoint.py), which '
+            '(mmusot-convert-checkpoint --trusted), which '
             'unpickles arbitrary objects.'
         ) from err
