@@ -7,8 +7,10 @@ No torch, mmengine or mmtrack imports (OpenCV and numpy only).
 from .drawing import (
     VisualizationError,
     contact_sheet,
+    draw_label_check,
     draw_pseudo_label,
     draw_tracking,
+    film_strip,
     open_video_writer,
     pseudo_label_videos,
 )
@@ -16,8 +18,10 @@ from .drawing import (
 __all__ = [
     'VisualizationError',
     'contact_sheet',
+    'draw_label_check',
     'draw_pseudo_label',
     'draw_tracking',
+    'film_strip',
     'open_video_writer',
     'pseudo_label_videos',
 ]

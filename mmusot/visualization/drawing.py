@@ -3,7 +3,8 @@
 
 The one place where mmusot draws: the tracking demo's frames
 (:func:`draw_tracking`), pseudo labels on their frames
-(:func:`draw_pseudo_label`, :func:`pseudo_label_videos`), the mp4 writer
+(:func:`draw_pseudo_label`, :func:`pseudo_label_videos`) or against ground
+truth (:func:`draw_label_check`, :func:`film_strip`), the mp4 writer
 (:func:`open_video_writer`) and the grid of frames of a video
 (:func:`contact_sheet`). mmtrack's ``TrackLocalVisualizer`` draws through
 mmengine's matplotlib canvas, one image at a time; these tools write
@@ -13,7 +14,7 @@ always been made of. Errors are :class:`VisualizationError`.
 
 import os
 import os.path as osp
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 import cv2
 import numpy as np
@@ -31,6 +32,9 @@ MIN_TEXT_SCALE = 0.4
 PSEUDO_BOX_COLOR = (0, 200, 255)
 PSEUDO_BOX_WIDTH = 2
 PSEUDO_VIDEO_FPS = 25
+#: Pseudo labels checked against ground truth: the ground truth's colour
+#: (the pseudo box is green).
+LABEL_GT_COLOR = (0, 0, 255)
 #: Contact sheets: frames shown, tile width (pixels) and tiles per row.
 CONTACT_SHEET_FRAMES = 8
 CONTACT_SHEET_WIDTH = 320
@@ -148,6 +152,48 @@ def draw_pseudo_label(
         cv2.LINE_AA,
     )
     return frame
+
+
+def draw_label_check(
+    frame: np.ndarray,
+    caption: str,
+    gt_xyxy: Optional[np.ndarray] = None,
+    pseudo_xyxy: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """A pseudo label against the ground truth (``eval_pseudo_labels``):
+    ground truth red, pseudo box green, both truncated to pixels, and a
+    white caption.
+
+    Args:
+        frame (np.ndarray): BGR image, not modified.
+        caption (str): e.g. the frame number and the IoU.
+        gt_xyxy (np.ndarray, optional): ``[x1, y1, x2, y2]``.
+        pseudo_xyxy (np.ndarray, optional): ``[x1, y1, x2, y2]``; not
+            drawn unless finite.
+
+    Returns:
+        np.ndarray: the annotated copy.
+    """
+    out = frame.copy()
+    for box, color in ((gt_xyxy, LABEL_GT_COLOR), (pseudo_xyxy, GT_COLOR)):
+        if box is not None and np.isfinite(box).all():
+            b = np.asarray(box).astype(int)
+            cv2.rectangle(out, tuple(b[:2]), tuple(b[2:]), color, 2)
+    cv2.putText(
+        out, caption, (5, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, TEXT_COLOR, 2
+    )
+    return out
+
+
+def film_strip(images: Sequence[np.ndarray], height: int = 240) -> np.ndarray:
+    """``images`` scaled to ``height`` pixels (aspect kept), side by side."""
+    tiles = [
+        cv2.resize(
+            img, None, fx=height / img.shape[0], fy=height / img.shape[0]
+        )
+        for img in images
+    ]
+    return np.concatenate(tiles, 1)
 
 
 def pseudo_label_videos(

@@ -12,7 +12,9 @@ from mmusot.pseudo_labels import write_infos
 from mmusot.visualization import (
     VisualizationError,
     contact_sheet,
+    draw_label_check,
     draw_tracking,
+    film_strip,
     open_video_writer,
     pseudo_label_videos,
 )
@@ -34,6 +36,16 @@ def test_draw_tracking_copies_and_skips_boxes_without_area():
     assert (out[30, 30:51] == (0, 0, 255)).all()  # the red box's top edge
     empty = draw_tracking(frame, 0, np.array([30, 30, 0, 20.0]), 0.5)
     assert not empty[30:51, 30:51].any()  # no area: no box, only text
+
+
+def test_label_check_draws_finite_boxes_only_and_strips_scale():
+    frame = np.zeros((60, 80, 3), np.uint8)
+    out = draw_label_check(
+        frame, '', np.array([30, 30, 50.7, 50]), np.full(4, np.nan)
+    )
+    assert (out[30, 30:51] == (0, 0, 255)).all() and not out[:, 52:].any()
+    strip = film_strip([out, frame], height=30)
+    assert strip.shape == (30, 80, 3)
 
 
 def test_contact_sheet_grid_and_unreadable_video(tmp_path):
