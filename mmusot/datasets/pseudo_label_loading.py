@@ -42,6 +42,25 @@ _STRICT_HINT = (
 )
 
 
+def video_name(video_path: str, frames_prefix: str = 'frames') -> str:
+    """The video name of a ``video_path`` (its sidecar's name).
+
+    Args:
+        video_path (str): e.g. ``frames/train/GOT-10k_Train_000001``.
+        frames_prefix (str): the leading folder that is not part of the
+            name. Defaults to 'frames'.
+
+    Returns:
+        str: the path without the leading ``frames_prefix`` folder, with
+        '/' separators (``train/GOT-10k_Train_000001``).
+    """
+    parts = video_path.replace(os.sep, '/').strip('/').split('/')
+    frames_prefix = frames_prefix.strip('/')
+    if frames_prefix and parts[0] == frames_prefix:
+        parts = parts[1:]
+    return '/'.join(parts)
+
+
 class PseudoLabelLoader:
     """Checked data infos of a pseudo-label folder (one per infos line).
 
@@ -151,19 +170,8 @@ class PseudoLabelLoader:
         return data_list
 
     def video_name(self, video_path: str) -> str:
-        """The video name of a ``video_path`` (its sidecar's name).
-
-        Args:
-            video_path (str): e.g. ``frames/train/GOT-10k_Train_000001``.
-
-        Returns:
-            str: the path without the leading ``frames_prefix`` folder, with
-            '/' separators (``train/GOT-10k_Train_000001``).
-        """
-        parts = video_path.replace(os.sep, '/').strip('/').split('/')
-        if self.frames_prefix and parts[0] == self.frames_prefix:
-            parts = parts[1:]
-        return '/'.join(parts)
+        """See :func:`video_name`."""
+        return video_name(video_path, self.frames_prefix)
 
     def _attach_quality(self, data_list: List[dict]) -> List[dict]:
         sidecars: Dict[str, dict] = {}

@@ -1,6 +1,7 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
 """Pseudo-labelled videos as an mmtrack SOT dataset, with USOT's sampler."""
 
+import inspect
 import os
 import os.path as osp
 import zlib
@@ -11,31 +12,23 @@ from mmtrack.datasets import BaseSOTDataset
 from mmtrack.registry import DATASETS
 
 from ..pseudo_labels.writer import read_annotation
-from .pseudo_label_loading import PseudoLabelLoader, check_data_root
+from .pseudo_label_loading import (
+    PseudoLabelLoader,
+    check_data_root,
+    video_name,
+)
 from .samplers.pseudo_label_sampler import (
     BOX_SOURCES,
-    CANDIDATE_FACTOR,
-    CORNER_FREQ_WEIGHT,
-    CYCLE_CORNER_WEIGHT,
-    FAR_MEMORY_DRAWS,
-    FRAGMENT_WEIGHT,
-    MAX_CORNER_FREQ,
-    NAIVE_CORNER_WEIGHT,
-    NUM_MEMORY_FRAMES,
-    RANDOM_BOX_MAX_ASPECT,
-    RANDOM_BOX_SIDE_RANGE,
-    RESAMPLE_AFTER,
-    RESAMPLE_BEFORE,
-    RESAMPLE_DRAWS,
-    RESAMPLE_TRIES,
     STAGES,
-    VIDEO_QUALITY_THRESHOLD,
     PseudoLabelSampler,
     check_stage,
 )
 from .transforms.usot_frames import FrameCheckingCompose
 
 __all__ = ['PseudoLabelSOTDataset', 'STAGES', 'BOX_SOURCES']
+
+#: The constructor arguments that go to :class:`PseudoLabelSampler`.
+SAMPLER_ARGS = tuple(inspect.signature(PseudoLabelSampler).parameters)
 
 
 @DATASETS.register_module()
@@ -126,45 +119,10 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             sidecar folder raises. Defaults to None.
         frames_prefix (str): first folder of ``video_path`` that is not
             part of the video name. Defaults to 'frames'.
-        stage (str): 'naive' or 'cycle' (see :meth:`set_stage`). Defaults
-            to 'naive'.
-        num_memory_frames (int): memory frames per sample in the cycle
-            stage (MEMORY_NUM). Defaults to 4.
-        box_source (str): 'pseudo' (the pseudo boxes) or 'random': the
-            paper's Table 4 control, the same video and frame sampling but
-            every sampled frame's box replaced by a random box (see
-            :meth:`random_boxes`). Needs the sidecars. Defaults to
-            'pseudo'.
         samples_per_epoch (int, optional): per-epoch sample count of this
             source, read by :class:`USOTQuotaSampler` (official: VID 14000,
             GOT-10k 19000, LaSOT 13000, YT-VOS 4000). None: one pass over
             the videos. Defaults to None.
-        seed (int, optional): base seed of the sampler's generator. None:
-            the sampler's seed (see above). Defaults to None.
-        video_quality_threshold (float): θ1. Defaults to 0.40.
-        max_corner_freq (float): branch-1 corner-frequency bound. Defaults
-            to 0.25.
-        corner_freq_weight (float): weight of the corner frequency in
-            ``Q``. Defaults to 1/3.
-        resample_before (int): nearby range start offset. Defaults to 30.
-        resample_after (int): nearby range end offset (exclusive).
-            Defaults to 31.
-        resample_tries (int): re-sampling tries. Defaults to 20.
-        resample_draws (int): videos per try. Defaults to 3.
-        candidate_factor (float): ``n_cand = int(candidate_factor / Q_v)``.
-            Defaults to 3.
-        naive_corner_weight (float): corner weight of the naive frame
-            score. Defaults to 2/3.
-        cycle_corner_weight (float): corner weight of the cycle frame
-            score. Defaults to 0.5.
-        fragment_weight (float): weight of ``(T_u - T_l) / n_frames`` in
-            the cycle frame score. Defaults to 0.5.
-        far_memory_draws (int): extra memory draws (FAR_SAMPLE). Defaults
-            to 3.
-        random_box_side_range (tuple[float, float]): random-box side as a
-            fraction of the frame side. Defaults to (0.1, 0.5).
-        random_box_max_aspect (float): largest random-box aspect ratio.
-            Defaults to 3.
         strict (bool): every annotation line must be 4 numbers ``x,y,w,h``
             with finite values, positive width and height and a box that
             overlaps the frame (frame size from the sidecar, else from the
@@ -176,9 +134,22 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
             samplers skip), a track with no good frame, a missing
             annotation file or a line count that disagrees with the infos
             line is dropped, and the counts are logged. Defaults to True.
-        **kwargs: :class:`BaseSOTDataset` / mmengine ``BaseDataset``
-            arguments (``ann_file``, ``data_root``, ``data_prefix``,
-            ``pipeline``, ``test_mode`` ...).
+        **kwargs: the :class:`~mmusot.datasets.samplers.PseudoLabelSampler`
+            arguments, given to :attr:`sampler`: ``stage`` ('naive' or
+            'cycle', see :meth:`set_stage`), ``num_memory_frames`` (4),
+            ``box_source`` ('pseudo', or 'random': the paper's Table 4
+            control, needs the sidecars), ``seed`` (None: the index
+            sampler's, see above) and the official constants
+            (``video_quality_threshold`` θ1, ``max_corner_freq``,
+            ``corner_freq_weight``, ``resample_before`` /
+            ``resample_after`` / ``resample_tries`` / ``resample_draws``,
+            ``candidate_factor``, ``naive_corner_weight``,
+            ``cycle_corner_weight``, ``fragment_weight``,
+            ``far_memory_draws``, ``random_box_side_range``,
+            ``random_box_max_aspect``); the rest are
+            :class:`BaseSOTDataset` / mmengine ``BaseDataset`` arguments
+            (``ann_file``, ``data_root``, ``data_prefix``, ``pipeline``,
+            ``test_mode`` ...).
 
     Raises:
         FileNotFoundError: a ``data_root`` without pseudo labels (the
@@ -200,25 +171,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         quality_prefix: Optional[str] = 'quality',
         usot_sampling: Optional[bool] = None,
         frames_prefix: str = 'frames',
-        stage: str = 'naive',
-        num_memory_frames: int = NUM_MEMORY_FRAMES,
-        box_source: str = 'pseudo',
         samples_per_epoch: Optional[int] = None,
-        seed: Optional[int] = None,
-        video_quality_threshold: float = VIDEO_QUALITY_THRESHOLD,
-        max_corner_freq: float = MAX_CORNER_FREQ,
-        corner_freq_weight: float = CORNER_FREQ_WEIGHT,
-        resample_before: int = RESAMPLE_BEFORE,
-        resample_after: int = RESAMPLE_AFTER,
-        resample_tries: int = RESAMPLE_TRIES,
-        resample_draws: int = RESAMPLE_DRAWS,
-        candidate_factor: float = CANDIDATE_FACTOR,
-        naive_corner_weight: float = NAIVE_CORNER_WEIGHT,
-        cycle_corner_weight: float = CYCLE_CORNER_WEIGHT,
-        fragment_weight: float = FRAGMENT_WEIGHT,
-        far_memory_draws: int = FAR_MEMORY_DRAWS,
-        random_box_side_range: Tuple[float, float] = RANDOM_BOX_SIDE_RANGE,
-        random_box_max_aspect: float = RANDOM_BOX_MAX_ASPECT,
         strict: bool = True,
         **kwargs,
     ) -> None:
@@ -227,24 +180,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
                 f'samples_per_epoch must be >= 0, got {samples_per_epoch}'
             )
         self.sampler = PseudoLabelSampler(
-            stage=stage,
-            num_memory_frames=num_memory_frames,
-            box_source=box_source,
-            seed=seed,
-            video_quality_threshold=video_quality_threshold,
-            max_corner_freq=max_corner_freq,
-            corner_freq_weight=corner_freq_weight,
-            resample_before=resample_before,
-            resample_after=resample_after,
-            resample_tries=resample_tries,
-            resample_draws=resample_draws,
-            candidate_factor=candidate_factor,
-            naive_corner_weight=naive_corner_weight,
-            cycle_corner_weight=cycle_corner_weight,
-            fragment_weight=fragment_weight,
-            far_memory_draws=far_memory_draws,
-            random_box_side_range=random_box_side_range,
-            random_box_max_aspect=random_box_max_aspect,
+            **{k: kwargs.pop(k) for k in SAMPLER_ARGS if k in kwargs}
         )
         self.samples_per_epoch = samples_per_epoch
         self.frames_prefix = frames_prefix.strip('/')
@@ -269,7 +205,7 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
                 'tool train with usot_sampling=False)'
             )
         self.usot_sampling = bool(usot_sampling)
-        if box_source == 'random' and not self.usot_sampling:
+        if self.sampler.box_source == 'random' and not self.usot_sampling:
             raise ValueError(
                 "box_source='random' needs USOT sampling (quality sidecars "
                 'give the frame size and the sampling)'
@@ -312,18 +248,8 @@ class PseudoLabelSOTDataset(BaseSOTDataset):
         return loader.load(self._loadtxt(self.ann_file, return_ndarray=False))
 
     def video_name(self, video_path: str) -> str:
-        """The video name of a ``video_path`` (its sidecar's name).
-
-        Args:
-            video_path (str): e.g. ``frames/train/GOT-10k_Train_000001``.
-
-        Returns:
-            str: the path without the leading ``frames_prefix`` folder.
-        """
-        parts = video_path.replace(os.sep, '/').strip('/').split('/')
-        if self.frames_prefix and parts[0] == self.frames_prefix:
-            parts = parts[1:]
-        return '/'.join(parts)
+        """The video name of a ``video_path`` (:func:`video_name`)."""
+        return video_name(video_path, self.frames_prefix)
 
     def get_bboxes_from_video(self, video_idx: int) -> np.ndarray:
         """(N, 4) xywh boxes of a track (plain mode; mmtrack's reader,
