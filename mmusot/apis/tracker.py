@@ -22,15 +22,18 @@ So, for the same weights and the same first box, the boxes equal those
 in the convention of the config's datasets (e.g. a USOT config with
 ``test_cfg.one_based_gt=True`` takes and reports 1-based OTB boxes).
 
-Per-target state is the model's ``memo`` (mmtrack's
-``BaseSingleObjectTracker`` keeps a video's state there): each tracker
-object holds its own and swaps it into the model around each call, so
-several trackers (or targets) can share one network instance.
+Each tracker holds its targets' states; the network holds none, so
+several trackers (or targets) share one network instance. USOT's states
+are :class:`~mmusot.tracking.USOTTrackState` objects, given to the
+model's ``init_target`` / ``track_targets`` (several targets: one batched
+network call). Other mmtrack trackers (SiamRPN++ ...) keep a video's state
+in the model's ``memo``; for them :class:`MemoTarget` holds it and swaps
+it into the model around each call (mmtrack's own contract).
 """
 
 import math
 from typing import (
-    Callable,
+    Any,
     Dict,
     Hashable,
     List,
@@ -46,6 +49,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from ..pseudo_labels.boxes import xywh_to_xyxy, xyxy_to_xywh
+
 #: The test-pipeline transforms the tracker replaces (it gets decoded
 #: frames, not files).
 IMAGE_LOADERS = ('LoadImageFromFile', 'mmcv.LoadImageFromFile')
@@ -55,10 +60,9 @@ DEFAULT_INFERENCE_PIPELINE = (
     dict(type='LoadTrackAnnotations', with_instance_id=False),
     dict(type='PackTrackInputs', pack_single_img=True),
 )
-#: Model attributes that hold one video's tracking state.
+#: Model attributes that hold one video's tracking state (mmtrack
+#: trackers without ``init_target`` / ``track_targets``).
 STATE_ATTRIBUTES = ('memo',)
-#: Score reported for the frame a target is initialised on (mmtrack).
-INIT_SCORE = -1.0
 
 BoxLike = Union[Sequence[float], np.ndarray]
 TrackResult = Tuple[np.ndarray, float]
@@ -161,21 +165,9 @@ def check_box(box: BoxLike, frame_shape: Sequence[int]) -> np.ndarray:
     return values
 
 
-def xywh_to_xyxy(box: np.ndarray) -> np.ndarray:
-    """``[x, y, w, h]`` → ``[x1, y1, x2, y2]`` (float64, as the datasets)."""
-    box = np.asarray(box, dtype=np.float64)
-    return np.concatenate((box[..., :2], box[..., :2] + box[..., 2:]), -1)
-
-
-def xyxy_to_xywh(box: np.ndarray) -> np.ndarray:
-    """``[x1, y1, x2, y2]`` → ``[x, y, w, h]`` (float64)."""
-    box = np.asarray(box, dtype=np.float64)
-    return np.concatenate((box[..., :2], box[..., 2:] - box[..., :2]), -1)
-
-
 # ------------------------------------------------------------ the engine
 class InferenceEngine:
-    """One model, its test pipeline, and per-target state swapping.
+    """One model, its test pipeline, and its targets' init and tracking.
 
     Shared by :class:`Tracker` and :class:`MultiTracker`; use those.
 
@@ -258,50 +250,120 @@ class InferenceEngine:
         )
         return pseudo_collate([self.pipeline(results)])
 
-    def predict(self, batch: dict, state: dict):
-        """``model.test_step`` on one packed frame, in a target's state.
+    @property
+    def uses_states(self) -> bool:
+        """bool: the model takes explicit target states (USOT)."""
+        return callable(getattr(self.model, 'init_target', None)) and (
+            callable(getattr(self.model, 'track_targets', None))
+        )
+
+    def init_target(
+        self, frame: np.ndarray, box: np.ndarray
+    ) -> Tuple[Any, TrackResult]:
+        """Start a target: its state and the first frame's result.
 
         Args:
-            batch (dict): from :meth:`pack`.
-            state (dict): the target's saved model attributes (see
-                ``STATE_ATTRIBUTES``); updated in place.
+            frame (np.ndarray): (H, W, 3) uint8 BGR (see
+                :func:`check_frame`).
+            box (np.ndarray): (4,) ``[x, y, w, h]``, float64.
 
         Returns:
-            TrackDataSample: with ``pred_track_instances``.
+            tuple: the target's state (a ``USOTTrackState``, or a
+            :class:`MemoTarget`) and its (box, score) on this frame.
         """
-        with self.swapped_in(state), torch.no_grad():
-            return self.model.test_step(batch)[0]
+        batch = self.pack(frame, 0, box)
+        if not self.uses_states:
+            target = MemoTarget()
+            return target, _result(target.predict(self.model, batch))
+        with torch.no_grad():
+            data = self.model.data_preprocessor(batch, False)
+            state, pred = self.model.init_target(
+                data['inputs'], data['data_samples'][0]
+            )
+        return state, _result(pred)
 
-    def swapped_in(self, state: dict) -> '_StateSwap':
-        """Context manager: ``state`` becomes the model's, and back."""
-        return _StateSwap(self.model, state)
+    def track_targets(
+        self, frame: np.ndarray, states: Sequence[Any], batch: bool = True
+    ) -> List[TrackResult]:
+        """Track targets into the next frame; their states move on.
+
+        Args:
+            frame (np.ndarray): (H, W, 3) uint8 BGR.
+            states (Sequence): from :meth:`init_target`.
+            batch (bool): one model call for all targets (USOT: one
+                network pass per search size). Defaults to True.
+
+        Returns:
+            list[tuple[np.ndarray, float]]: per state, (box, score).
+        """
+        if not self.uses_states:
+            return [
+                _result(
+                    state.predict(
+                        self.model, self.pack(frame, state.frame_id + 1)
+                    )
+                )
+                for state in states
+            ]
+        with torch.no_grad():
+            data = self.model.data_preprocessor(self.pack(frame, 1), False)
+            if batch:
+                preds = self.model.track_targets(data['inputs'], states)
+            else:
+                preds = [
+                    self.model.track_targets(data['inputs'], [state])[0]
+                    for state in states
+                ]
+        if len(preds) != len(states):
+            raise RuntimeError(
+                f'{type(self.model).__name__}.track_targets returned '
+                f'{len(preds)} results for {len(states)} targets'
+            )
+        return [_result(pred) for pred in preds]
 
 
-class _StateSwap:
-    """Swap per-target attributes into a model for one call."""
+class MemoTarget:
+    """One target of an mmtrack tracker that keeps its state in ``memo``.
 
-    def __init__(self, model: torch.nn.Module, state: dict) -> None:
-        self.model = model
-        self.state = state
+    mmtrack's ``BaseSingleObjectTracker`` keeps a video's state in the
+    model (``self.memo``); this adapter holds a target's copy and swaps it
+    into the model around each ``test_step``, so that several targets can
+    share the model. USOT does not need it (its states are explicit).
+    """
+
+    def __init__(self) -> None:
         self.saved: Dict[str, object] = {}
+        self.frame_id = -1
 
-    def __enter__(self) -> dict:
-        for name in STATE_ATTRIBUTES:
-            if hasattr(self.model, name):
-                self.saved[name] = getattr(self.model, name)
-            if name in self.state:
-                setattr(self.model, name, self.state[name])
-            elif hasattr(self.model, name):
-                delattr(self.model, name)
-        return self.state
+    def predict(self, model: torch.nn.Module, batch: dict):
+        """``model.test_step`` on one packed frame, in this target's state.
 
-    def __exit__(self, *exc) -> None:
+        Args:
+            model (torch.nn.Module): the tracker.
+            batch (dict): from :meth:`InferenceEngine.pack`.
+
+        Returns:
+            InstanceData: the frame's ``pred_track_instances``.
+        """
+        outer: Dict[str, object] = {}
         for name in STATE_ATTRIBUTES:
-            if hasattr(self.model, name):
-                self.state[name] = getattr(self.model, name)
-                delattr(self.model, name)
+            if hasattr(model, name):
+                outer[name] = getattr(model, name)
+                delattr(model, name)
             if name in self.saved:
-                setattr(self.model, name, self.saved[name])
+                setattr(model, name, self.saved[name])
+        try:
+            with torch.no_grad():
+                sample = model.test_step(batch)[0]
+        finally:
+            for name in STATE_ATTRIBUTES:
+                if hasattr(model, name):
+                    self.saved[name] = getattr(model, name)
+                    delattr(model, name)
+                if name in outer:
+                    setattr(model, name, outer[name])
+        self.frame_id += 1
+        return sample.pred_track_instances
 
 
 def inference_pipeline(cfg: Optional[Config]) -> List[dict]:
@@ -322,11 +384,10 @@ def inference_pipeline(cfg: Optional[Config]) -> List[dict]:
     return [dict(t) for t in pipeline if t.get('type') not in IMAGE_LOADERS]
 
 
-def _result(sample) -> TrackResult:
-    pred = sample.pred_track_instances
+def _result(pred) -> TrackResult:
+    """(box ``[x, y, w, h]`` float64, score) of a model's prediction."""
     box = pred.bboxes[0].detach().cpu().double().numpy()
-    score = float(pred.scores[0])
-    return xyxy_to_xywh(box), score
+    return xyxy_to_xywh(box), float(pred.scores[0])
 
 
 # ------------------------------------------------------------ trackers
@@ -404,8 +465,7 @@ class Tracker(_Wrapper):
         self, model: torch.nn.Module, pipeline: Optional[List[dict]] = None
     ) -> None:
         self.engine = InferenceEngine(model, pipeline)
-        self._state: dict = {}
-        self._frame_id = -1
+        self._state: Any = None
         self._shape: Optional[Tuple[int, int]] = None
         self.box: Optional[np.ndarray] = None
         self.score: Optional[float] = None
@@ -413,7 +473,13 @@ class Tracker(_Wrapper):
     @property
     def frame_id(self) -> int:
         """int: frames since :meth:`init` (0 on the init frame, -1 before)."""
-        return self._frame_id
+        return -1 if self._state is None else self._state.frame_id
+
+    @property
+    def state(self) -> Any:
+        """The target's tracking state (a ``USOTTrackState`` for USOT), or
+        None before :meth:`init`."""
+        return self._state
 
     def init(self, frame: np.ndarray, box: BoxLike) -> None:
         """Start tracking ``box`` in ``frame`` (restarts if already on).
@@ -435,17 +501,13 @@ class Tracker(_Wrapper):
         self._reset()
         frame = check_frame(frame)
         box = check_box(box, frame.shape)
-        state: dict = {}
-        sample = self.engine.predict(self.engine.pack(frame, 0, box), state)
+        state, (self.box, self.score) = self.engine.init_target(frame, box)
         self._state = state
-        self._frame_id = 0
         self._shape = frame.shape[:2]
-        self.box, self.score = _result(sample)
 
     def _reset(self) -> None:
         """Forget the target: :meth:`track` raises until :meth:`init`."""
-        self._state = {}
-        self._frame_id = -1
+        self._state = None
         self._shape = None
         self.box = None
         self.score = None
@@ -467,7 +529,7 @@ class Tracker(_Wrapper):
             TypeError / ValueError: bad frame, or a frame size that differs
                 from the init frame.
         """
-        if self._frame_id < 0:
+        if self._state is None:
             raise RuntimeError(
                 'Tracker.track called before Tracker.init (or after an init '
                 'that failed): the tracker has no target; call init with a '
@@ -475,10 +537,9 @@ class Tracker(_Wrapper):
             )
         frame = check_frame(frame)
         _check_same_size(frame, self._shape)
-        batch = self.engine.pack(frame, self._frame_id + 1)
-        sample = self.engine.predict(batch, self._state)
-        self._frame_id += 1
-        self.box, self.score = _result(sample)
+        ((self.box, self.score),) = self.engine.track_targets(
+            frame, [self._state]
+        )
         return self.box, self.score
 
 
@@ -493,34 +554,19 @@ def _check_same_size(frame: np.ndarray, shape: Tuple[int, int]) -> None:
 class MultiTracker(_Wrapper):
     """Several targets in the same frames, one network.
 
-    Each target keeps its own tracking state (the model's ``memo``),
-    swapped into the network for its turn, so results equal those of one
-    :class:`Tracker` per target. Targets are tracked one after the other
-    unless the model opts in to batching.
-
-    **Batching hook.** A model may define::
-
-        track_batch(inputs: dict, data_samples: list[TrackDataSample],
-                    memos: list[addict.Dict]) -> list[InstanceData]
-
-    It receives one pre-processed frame (``inputs['img']`` of shape
-    (1, 1, C, H, W) after the data preprocessor), one data sample per
-    target (``metainfo['frame_id'] > 0``, ``ori_shape``, ``img_shape``)
-    and the targets' memos, and must do what ``model.predict`` does on a
-    tracked frame for each target (including updating ``memo.frame_id``
-    and ``memo.bbox``), in place on ``memos``, returning one
-    ``InstanceData`` per target with ``bboxes`` (1, 4) ``[x1, y1, x2,
-    y2]`` and ``scores`` (1,). :meth:`track_many` then calls it once per
-    frame for all targets (first frames still go through ``predict``).
-
-    mmusot's USOT implements the hook (targets with the same search size
-    share one pass through the network).
+    Each target keeps its own tracking state, so results equal those of
+    one :class:`Tracker` per target. For USOT (a model with
+    ``init_target`` / ``track_targets``) all targets of a frame go through
+    one batched model call (targets with the same search size share one
+    network pass; results equal per-target tracking up to float rounding);
+    other mmtrack trackers track them one after the other
+    (:class:`MemoTarget`).
 
     Args:
         model (torch.nn.Module): from :func:`~mmusot.apis.build_tracker`.
         pipeline (list[dict], optional): see :class:`InferenceEngine`.
-        batch (bool): use the model's ``track_batch`` when it has one.
-            Defaults to True.
+        batch (bool): track a frame's targets in one model call when the
+            model takes states. Defaults to True.
     """
 
     def __init__(
@@ -539,12 +585,6 @@ class MultiTracker(_Wrapper):
     def target_ids(self) -> List[Hashable]:
         """list: the ids of the targets being tracked, in init order."""
         return list(self._targets)
-
-    def _batch_hook(self) -> Optional[Callable]:
-        if not self.batch:
-            return None
-        hook = getattr(self.model, 'track_batch', None)
-        return hook if callable(hook) else None
 
     def init_many(
         self,
@@ -591,19 +631,23 @@ class MultiTracker(_Wrapper):
                 raise ValueError(f'target {target_id!r}: {err}') from None
         started: Dict[Hashable, dict] = {}
         for target_id, box in checked:
-            state: dict = {}
-            sample = self.engine.predict(
-                self.engine.pack(frame, 0, box), state
-            )
-            result = _result(sample)
-            started[target_id] = dict(
-                state=state, frame_id=0, box=result[0], score=result[1]
-            )
+            state, (box, score) = self.engine.init_target(frame, box)
+            started[target_id] = dict(state=state, box=box, score=score)
         self._targets.update(started)
         if not isinstance(boxes, Mapping):
             self._next_id += len(items)
         self._shape = frame.shape[:2]
         return [target_id for target_id, _ in checked]
+
+    def state(self, target_id: Hashable) -> Any:
+        """A target's tracking state (a ``USOTTrackState`` for USOT).
+
+        Raises:
+            KeyError: unknown id.
+        """
+        if target_id not in self._targets:
+            raise KeyError(f'no target {target_id!r}')
+        return self._targets[target_id]['state']
 
     def remove(self, target_id: Hashable) -> None:
         """Stop tracking a target.
@@ -633,47 +677,14 @@ class MultiTracker(_Wrapper):
             )
         frame = check_frame(frame)
         _check_same_size(frame, self._shape)
-        hook = self._batch_hook()
-        if hook is not None and len(self._targets) > 1:
-            results = self._track_batched(frame, hook)
-        else:
-            results = {}
-            for target_id, target in self._targets.items():
-                batch = self.engine.pack(frame, target['frame_id'] + 1)
-                sample = self.engine.predict(batch, target['state'])
-                results[target_id] = _result(sample)
+        ids = list(self._targets)
+        found = self.engine.track_targets(
+            frame, [self._targets[t]['state'] for t in ids], self.batch
+        )
+        results = dict(zip(ids, found))
         for target_id, (box, score) in results.items():
             target = self._targets[target_id]
-            target['frame_id'] += 1
             target['box'], target['score'] = box, score
-        return results
-
-    def _track_batched(
-        self, frame: np.ndarray, hook: Callable
-    ) -> Dict[Hashable, TrackResult]:
-        """All targets of a frame through the model's ``track_batch``."""
-        ids = list(self._targets)
-        batch = self.engine.pack(frame, 1)
-        with torch.no_grad():
-            data = self.model.data_preprocessor(batch, False)
-            samples = []
-            for target_id in ids:
-                sample = data['data_samples'][0].clone()
-                sample.set_metainfo(
-                    dict(frame_id=self._targets[target_id]['frame_id'] + 1)
-                )
-                samples.append(sample)
-            memos = [self._targets[t]['state']['memo'] for t in ids]
-            preds = hook(data['inputs'], samples, memos)
-        if len(preds) != len(ids):
-            raise RuntimeError(
-                f'{type(self.model).__name__}.track_batch returned '
-                f'{len(preds)} results for {len(ids)} targets'
-            )
-        results = {}
-        for target_id, pred in zip(ids, preds):
-            box = pred.bboxes[0].detach().cpu().double().numpy()
-            results[target_id] = (xyxy_to_xywh(box), float(pred.scores[0]))
         return results
 
 

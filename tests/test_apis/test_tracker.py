@@ -6,7 +6,7 @@
 * the API gives the boxes ``tools/test.py`` gives (USOT R50, random
   weights, real frames);
 * several targets in one network equal one tracker per target, and the
-  ``track_batch`` opt-in hook;
+  adapter of mmtrack's memo contract;
 * input validation and error messages.
 """
 
@@ -149,44 +149,39 @@ def test_multi_tracker_equals_one_tracker_per_target(tiny_model):
         multi.init_many(frames[-1], {'square': truth[0]})
 
 
-def test_multi_tracker_uses_the_track_batch_hook(tiny_model):
-    from mmusot.apis import MultiTracker
+def test_memo_adapter_tracks_as_the_state_path(tiny_model, monkeypatch):
+    """A model without ``init_target`` / ``track_targets`` (mmtrack's memo
+    contract, e.g. SiamRPN++) goes through :class:`MemoTarget`, one target
+    after the other: for USOT the same boxes as its explicit states."""
+    from mmusot.apis import InferenceEngine, MultiTracker
+    from mmusot.apis.tracker import MemoTarget
+    from mmusot.tracking import USOTTrackState
 
     frames, truth = moving_square(3)
     boxes = {'a': truth[0], 'b': [90.0, 60.0, 28.0, 28.0]}
     plain = MultiTracker(tiny_model, batch=False)
+    assert plain.engine.uses_states
     plain.init_many(frames[0], boxes)
+    assert isinstance(plain.state('a'), USOTTrackState)
     expected = [plain.track_many(f) for f in frames[1:]]
+    assert plain.state('a').frame_id == 2
 
-    calls = []
-
-    def track_batch(inputs, data_samples, memos):
-        # a reference "batched" model: the targets one after the other
-        calls.append([s.metainfo['frame_id'] for s in data_samples])
-        preds = []
-        for sample, memo in zip(data_samples, memos):
-            tiny_model.memo = memo
-            out = tiny_model.predict(inputs, [sample])
-            preds.append(out[0].pred_track_instances)
-        return preds
-
-    tiny_model.track_batch = track_batch
-    try:
-        batched = MultiTracker(tiny_model)
-        batched.init_many(frames[0], boxes)
-        got = [batched.track_many(f) for f in frames[1:]]
-    finally:
-        del tiny_model.track_batch
-        if hasattr(tiny_model, 'memo'):
-            del tiny_model.memo
-    assert calls == [[1, 1], [2, 2]]
+    # the engine treats USOT as a model of mmtrack's memo contract
+    monkeypatch.setattr(InferenceEngine, 'uses_states', False)
+    adapted = MultiTracker(tiny_model)
+    adapted.init_many(frames[0], boxes)
+    assert isinstance(adapted.state('a'), MemoTarget)
+    got = [adapted.track_many(f) for f in frames[1:]]
+    assert adapted.state('b').frame_id == 2
+    assert not hasattr(tiny_model, 'memo')  # swapped back out
     for exp, res in zip(expected, got):
         for key in boxes:
-            np.testing.assert_allclose(res[key][0], exp[key][0], atol=1e-5)
+            np.testing.assert_array_equal(res[key][0], exp[key][0])
+            assert res[key][1] == exp[key][1]
 
 
 def test_usot_batches_targets_through_one_network_pass(tiny_model):
-    """USOT's own track_batch: the same boxes as one tracker per target,
+    """USOT's track_targets: the same boxes as one tracker per target,
     with one backbone pass per frame for all targets (same search size)."""
     from mmusot.apis import MultiTracker
 

@@ -233,49 +233,40 @@ def forced_track(
     later = picked[1:]
     step = max(1, len(later) // num_frames)
     chosen = later[::step][:num_frames]
-    model = engine.model
+    first = picked[0]
+    state, _ = engine.init_target(
+        cv2.imread(files[first]), np.asarray(labels[first], dtype=np.float64)
+    )
     captured = {}
-    predict_by_feat = model.head.predict_by_feat
+    select = state.select
 
     def capture(*args, **kwargs):
-        out = predict_by_feat(*args, **kwargs)
-        captured['box'] = out.bboxes[0].detach().cpu().double().numpy()
-        return out
+        best = select(*args, **kwargs)
+        captured['box'] = best.bboxes[0].detach().cpu().double().numpy()
+        return best
 
+    state.select = capture  # this state's raw box, before the update
+    cfg = state.cfg
     records = []
-    model.head.predict_by_feat = capture
-    try:
-        state: dict = {}
-        first = picked[0]
-        engine.predict(
-            engine.pack(
-                cv2.imread(files[first]), 0, np.asarray(labels[first])
-            ),
-            state,
-        )
-        memo = state['memo']
-        cfg = memo.cfg
-        for frame_id, index in enumerate(chosen, start=1):
-            frame = cv2.imread(files[index])
-            x, y, w, h = labels[index]
-            center = torch.tensor([x + w / 2, y + h / 2])
-            for f in scales:
-                memo.center = center.clone().to(memo.size)
-                memo.size = torch.tensor([w * f, h * f]).to(memo.size)
-                engine.predict(engine.pack(frame, frame_id), state)
-                pad = cfg.context_amount * (w + h) * f
-                s_z = math.sqrt((w * f + pad) * (h * f + pad))
-                box = captured['box'] * s_z / cfg.exemplar_size
-                area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
-                records.append(
-                    dict(
-                        frame=index,
-                        scale=f,
-                        log_r=0.5 * math.log(area / (w * h)),
-                    )
+    for index in chosen:
+        frame = cv2.imread(files[index])
+        x, y, w, h = labels[index]
+        center = torch.tensor([x + w / 2, y + h / 2])
+        for f in scales:
+            state.center = center.clone().to(state.size)
+            state.size = torch.tensor([w * f, h * f]).to(state.size)
+            engine.track_targets(frame, [state])
+            pad = cfg.context_amount * (w + h) * f
+            s_z = math.sqrt((w * f + pad) * (h * f + pad))
+            box = captured['box'] * s_z / cfg.exemplar_size
+            area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
+            records.append(
+                dict(
+                    frame=index,
+                    scale=f,
+                    log_r=0.5 * math.log(area / (w * h)),
                 )
-    finally:
-        model.head.predict_by_feat = predict_by_feat
+            )
     return records
 
 

@@ -13,9 +13,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-#: ``memory_index`` modes: the reference's queue (segment bounds multiplied
-#: by the history length, a bug kept for reproduction) or the paper's.
-MEMORY_INDEX_MODES = ('official', 'corrected')
+from ...tracking.state import MEMORY_INDEX_MODES
+
 #: Queue entries that are not chosen by score: f₀, f₀′ and the latest.
 NUM_FIXED_ENTRIES = 3
 #: History slots allocated at ``reset``; the buffer doubles when full.

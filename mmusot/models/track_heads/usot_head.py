@@ -16,7 +16,7 @@ from mmengine.structures import InstanceData
 from mmtrack.registry import MODELS
 from torch import Tensor, nn
 
-from ...structures import context_side
+from ...tracking import postprocess as post
 from ..layers import (
     ConfidenceValueFusion,
     MultiScaleDWFusion,
@@ -139,10 +139,7 @@ def search_shifts(data_samples: Sequence) -> Optional[Tensor]:
 
 
 def cosine_window(size: int, device: Optional[torch.device] = None) -> Tensor:
-    """Outer product of two numpy-style Hanning windows (zeros at the ends).
-
-    The window of the official tracker (``np.outer(np.hanning(S),
-    np.hanning(S))``, ``lib/tracker/usot_tracker.py``).
+    """:func:`mmusot.tracking.cosine_window` as a tensor on ``device``.
 
     Args:
         size (int): side S of the response map.
@@ -151,45 +148,11 @@ def cosine_window(size: int, device: Optional[torch.device] = None) -> Tensor:
     Returns:
         Tensor: of shape (S, S), float32.
     """
-    hann = torch.hann_window(
-        size, periodic=False, dtype=torch.float32, device=device
-    )
-    return hann[:, None] * hann[None, :]
+    return post.cosine_window(size, torch.empty(0, device=device))
 
 
-def size_change_penalty(
-    pred_wh: Tensor, target_wh: Tensor, penalty_k: float
-) -> Tensor:
-    """Scale and aspect-ratio change penalty (SiamRPN-style).
-
-    ``exp(-(r_c * s_c - 1) * k)`` with ``s_c = change(sz(pred) /
-    sz(target))``, ``sz`` the context side (context 0.5,
-    :func:`~mmusot.structures.context_side`), ``r_c = change((w_t / h_t) /
-    (w_p / h_p))`` and ``change(r) = max(r, 1 / r)`` (official
-    ``lib/tracker/usot_tracker.py``, from SiamRPN).
-
-    Args:
-        pred_wh (Tensor): of shape (2, ...) as ``[w, h]`` per cell, crop
-            pixels.
-        target_wh (Tensor): of shape (2,), the current target size in crop
-            pixels.
-        penalty_k (float): the penalty factor k.
-
-    Returns:
-        Tensor: of shape (...), in (0, 1].
-    """
-
-    def change(ratio: Tensor) -> Tensor:
-        return torch.maximum(ratio, 1.0 / ratio)
-
-    extra = (1,) * (pred_wh.dim() - 1)
-    target = target_wh.reshape(2, *extra)
-    s_c = change(
-        context_side(pred_wh.movedim(0, -1))
-        / context_side(target.movedim(0, -1))
-    )
-    r_c = change((target[0] / target[1]) / (pred_wh[0] / pred_wh[1]))
-    return torch.exp(-(r_c * s_c - 1) * penalty_k)
+#: The SiamRPN size/ratio change penalty (torch-free, tensors or arrays).
+size_change_penalty = post.size_change_penalty
 
 
 @MODELS.register_module()
@@ -571,9 +534,7 @@ class USOTHead(BaseModule):
     ) -> Tensor:
         """Fused response ``w σ(cls) + (1 - w) σ(mem)``, w = offline weight.
 
-        Paper Sec. 4.1, "Inference": ``R = (1 - w') R_cls + w' R_mem`` with
-        the memory weight ``w' = 0.7``, i.e. an offline weight of 0.3 (the
-        official ``ratio``, applied to probabilities).
+        See :func:`mmusot.tracking.fuse_scores` (paper Sec. 4.1).
 
         Args:
             cls_logits (Tensor): of shape (1, 1, S, S), offline logits.
@@ -583,9 +544,7 @@ class USOTHead(BaseModule):
         Returns:
             Tensor: of shape (S, S), float32 probabilities.
         """
-        return offline_weight * torch.sigmoid(cls_logits[0, 0].float()) + (
-            1 - offline_weight
-        ) * torch.sigmoid(mem_logits[0, 0].float())
+        return post.fuse_scores(cls_logits, mem_logits, offline_weight)
 
     def decode_boxes(self, reg: Tensor) -> Tensor:
         """The box of every response cell.
@@ -605,10 +564,7 @@ class USOTHead(BaseModule):
         axis = self.response_axis(
             reg.size(-1), device=reg.device, dtype=reg.dtype
         )
-        gx, gy = axis[None, :], axis[:, None]
-        return torch.stack(
-            (gx - reg[0], gy - reg[1], gx + reg[2], gy + reg[3])
-        )
+        return post.decode_boxes(reg, axis)
 
     def penalized_scores(
         self,
@@ -619,31 +575,16 @@ class USOTHead(BaseModule):
         penalty_k: float,
         window_influence: float,
     ) -> Tuple[Tensor, Tensor]:
-        """The map the tracker maximises.
-
-        ``pscore = penalty * score * (1 - window_influence) + window *
-        window_influence``, with the size/ratio change penalty of
-        :func:`size_change_penalty`.
-
-        Args:
-            score (Tensor): of shape (S, S), fused probabilities.
-            boxes (Tensor): of shape (4, S, S), :meth:`decode_boxes`.
-            target_wh (Tensor): of shape (2,), current target size scaled
-                into the search crop.
-            window (Tensor): of shape (S, S), :func:`cosine_window`.
-            penalty_k (float): size-change penalty factor.
-            window_influence (float): weight of the cosine window.
+        """The map the tracker maximises; see
+        :func:`mmusot.tracking.penalized_scores`.
 
         Returns:
             tuple[Tensor, Tensor]: ``pscore`` and ``penalty``, each of shape
             (S, S).
         """
-        pred_wh = boxes[2:] - boxes[:2]
-        penalty = size_change_penalty(pred_wh, target_wh, penalty_k)
-        pscore = (penalty * score) * (
-            1 - window_influence
-        ) + window * window_influence
-        return pscore, penalty
+        return post.penalized_scores(
+            score, boxes, target_wh, window, penalty_k, window_influence
+        )
 
     def predict_by_feat(
         self,
@@ -658,10 +599,10 @@ class USOTHead(BaseModule):
     ) -> InstanceData:
         """Pick the best cell of one frame's response and decode its box.
 
-        Fuses the two branches (:meth:`fuse_scores`), decodes every cell
-        (:meth:`decode_boxes`), penalises and windows the scores
-        (:meth:`penalized_scores`) and takes the argmax (first maximum).
-        Everything stays on the input device; nothing is read back.
+        :func:`mmusot.tracking.select_best` on this head's response grid
+        (the tracker state, :class:`mmusot.tracking.USOTTrackState`, calls
+        that function itself, on tensors or numpy arrays). Everything stays
+        on the input device; nothing is read back.
 
         Args:
             cls_logits (Tensor): of shape (1, 1, S, S), offline logits.
@@ -682,24 +623,19 @@ class USOTHead(BaseModule):
             ``penalties`` (1,), its size-change penalty; ``indices`` (1,),
             long, its flat index in the S × S map.
         """
-        size = cls_logits.size(-1)
-        if window.shape != (size, size) or reg.shape[-2:] != (size, size):
-            raise ValueError(
-                f'USOT response maps disagree: cls {tuple(cls_logits.shape)}'
-                f', reg {tuple(reg.shape)}, window {tuple(window.shape)}'
-            )
-        score = self.fuse_scores(cls_logits, mem_logits, offline_weight)
-        boxes = self.decode_boxes(reg[0].float())
-        pscore, penalty = self.penalized_scores(
-            score, boxes, target_wh, window, penalty_k, window_influence
+        axis = self.response_axis(cls_logits.size(-1), device=reg.device)
+        best = post.select_best(
+            cls_logits,
+            mem_logits,
+            reg,
+            axis,
+            target_wh,
+            window,
+            offline_weight,
+            penalty_k,
+            window_influence,
         )
-        index = pscore.flatten().argmax()[None]
-        return InstanceData(
-            bboxes=boxes.flatten(1)[:, index].T,
-            scores=score.flatten()[index],
-            penalties=penalty.flatten()[index],
-            indices=index,
-        )
+        return InstanceData(**best._asdict())
 
     # ------------------------------------------------------------------
     # Targets and losses

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmusot.models.sot.usot_crop import (
+from mmusot.models.sot.usot_subwindow import (
     crop_official,
     crop_siamfc,
     frame_to_uint8,

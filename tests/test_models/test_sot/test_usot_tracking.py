@@ -16,8 +16,12 @@ import numpy as np
 import pytest
 import torch
 
-from mmusot.models.sot.usot_crop import box_in_crop, crop_siamfc, python2round
 from mmusot.models.sot.usot_memory import USOTMemoryQueue
+from mmusot.models.sot.usot_subwindow import (
+    box_in_crop,
+    crop_siamfc,
+    python2round,
+)
 from mmusot.models.sot.usot_tracking import (
     USOTTestConfig,
     USOTTrackingMixin,
