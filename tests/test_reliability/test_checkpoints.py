@@ -22,6 +22,7 @@ from tests.test_apis.tiny_models import (
     write_otb_sequence,
     write_tiny_usot_config,
 )
+from tests.test_tools.toy_modules import toy_train_config
 
 pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
@@ -253,23 +254,7 @@ def test_test_tool_refuses_bad_checkpoints(tiny, tmp_path):
 
 # --------------------------------------------------------- tools/train.py
 
-TOY_CONFIG = """
-default_scope = 'mmtrack'
-custom_imports = dict(
-    imports=['tests.test_tools.toy_modules'], allow_failed_imports=False)
-model = dict(type='MMUSOTToyRegressor')
-train_dataloader = dict(
-    batch_size=4, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='MMUSOTToyDataset'),
-    collate_fn=dict(type='pseudo_collate'))
-train_cfg = dict(by_epoch=True, max_epochs=2)
-optim_wrapper = dict(
-    type='LossGuardOptimWrapper',
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1))
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
-"""
+TOY_CONFIG = toy_train_config()
 
 
 @pytest.fixture

@@ -18,29 +18,14 @@ from mmtrack.utils import register_all_modules
 
 from tests.script_loader import load_script
 from tests.test_engine.toy_usot import MMUSOTToyTracker, toy_batch
+from tests.test_tools.toy_modules import toy_train_config
 
 REPO = Path(__file__).resolve().parents[2]
 GUARD_LOG = 'mmusot.engine.optimizers.loss_guard_optim_wrapper.print_log'
 
-TOY_CONFIG = """
-default_scope = 'mmtrack'
-custom_imports = dict(
-    imports=['tests.test_tools.toy_modules',
-             'tests.test_reliability.test_training_guard'],
-    allow_failed_imports=False)
-model = dict(type='MMUSOTToyRegressor')
-train_dataloader = dict(
-    batch_size=4, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='MMUSOTToyDataset', num_samples=16),
-    collate_fn=dict(type='pseudo_collate'))
-train_cfg = dict(by_epoch=True, max_epochs=2)
-optim_wrapper = dict(
-    type='LossGuardOptimWrapper',
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1))
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
-"""
+TOY_CONFIG = toy_train_config(
+    imports=['tests.test_reliability.test_training_guard']
+)
 
 
 @HOOKS.register_module()

@@ -10,29 +10,21 @@ import pytest
 import torch
 
 from tests.script_loader import load_script
+from tests.test_tools.toy_modules import toy_train_config
 
 REPO = Path(__file__).resolve().parents[2]
 
-TOY_CONFIG = """
-default_scope = 'mmtrack'
-custom_imports = dict(
-    imports=['tests.test_tools.toy_modules'], allow_failed_imports=False)
-model = dict(type='MMUSOTToyRegressor')
-train_dataloader = dict(
-    batch_size=4, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='MMUSOTToyDataset'),
-    collate_fn=dict(type='pseudo_collate'))
-train_cfg = dict(by_epoch=True, max_epochs=2)
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+TOY_CONFIG = toy_train_config(
+    optim_wrapper='OptimWrapper',
+    extra="""
 param_scheduler = dict(
     type='MultiStepLR', milestones=[1], gamma=0.5, begin=0, end=2)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1),
     logger=dict(type='LoggerHook', interval=1))
 randomness = dict(seed=0)
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
-"""
+""",
+)
 
 
 def load_tool(name):
