@@ -160,6 +160,22 @@ def test_hook_freezes_a_model_built_trainable_and_sets_lr_mult():
     assert not runner.model.backbone.conv1.weight.requires_grad
 
 
+def test_frozen_modules_default_to_what_the_model_declares():
+    backbone = sorted(
+        n for n, _ in MMUSOTToyTracker().named_parameters() if 'backbone' in n
+    )
+    layer1 = names_under(backbone, ('backbone.layer1',))
+    runner = make_runner(epoch=1, frozen=())
+    runner.model.frozen_modules = ('backbone.layer1',)  # as USOT declares
+    BackboneUnfreezeHook().before_train_epoch(runner)
+    assert trainable(runner.model) == sorted(set(backbone) - set(layer1))
+    # Given to the hook, its own list wins.
+    BackboneUnfreezeHook(frozen_modules=['backbone']).before_train_epoch(
+        runner
+    )
+    assert trainable(runner.model) == []
+
+
 def test_misconfigurations_are_reported():
     runner = make_runner(epoch=10)
     with pytest.raises(AttributeError, match='backbone.layer9'):

@@ -5,12 +5,18 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmtrack.registry import PARAM_SCHEDULERS
 from mmtrack.utils import register_all_modules
 
-from mmusot.engine import USOTLR, BackboneUnfreezeHook, usot_lr_factor
+from mmusot.engine import (
+    USOTLR,
+    BackboneUnfreezeHook,
+    set_lr_mult,
+    usot_lr_factor,
+)
 from tests.test_engine.toy_usot import MMUSOTToyTracker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -182,3 +188,23 @@ def test_invalid_arguments_are_refused():
     optim_wrapper.optimizer.param_groups[0].pop('initial_lr_mult')
     with pytest.raises(ValueError, match='lr_mult'):
         USOTLR(optim_wrapper)
+
+
+def test_set_lr_mult_rescales_the_group_and_the_schedule_keeps_it():
+    model, optim_wrapper, scheduler = build()
+    backbone = dict(model.backbone.named_parameters())
+    run_epochs(optim_wrapper, scheduler, 2)
+    set_lr_mult(optim_wrapper.optimizer, backbone, 0.5)
+    assert group_lrs(optim_wrapper)['backbone'] == pytest.approx(
+        0.5 * official_lr(3), rel=1e-12
+    )
+    lrs = run_epochs(optim_wrapper, scheduler, 2)
+    assert lrs[2]['backbone'] == pytest.approx(
+        0.5 * official_lr(4), rel=1e-12
+    )
+    with pytest.raises(ValueError, match='not in the optimizer'):
+        set_lr_mult(
+            optim_wrapper.optimizer,
+            {'extra': torch.nn.Parameter(torch.zeros(1))},
+            0.5,
+        )
