@@ -199,9 +199,7 @@ def test_set_lr_mult_rescales_the_group_and_the_schedule_keeps_it():
         0.5 * official_lr(3), rel=1e-12
     )
     lrs = run_epochs(optim_wrapper, scheduler, 2)
-    assert lrs[2]['backbone'] == pytest.approx(
-        0.5 * official_lr(4), rel=1e-12
-    )
+    assert lrs[2]['backbone'] == pytest.approx(0.5 * official_lr(4), rel=1e-12)
     with pytest.raises(ValueError, match='not in the optimizer'):
         set_lr_mult(
             optim_wrapper.optimizer,
