@@ -317,3 +317,44 @@ def test_non_editable_install(tmp_path):
     )
     assert usage.returncode == 0, usage.stderr[-3000:]
     assert usage.stdout.startswith('usage: mmusot-videos-to-pseudo')
+
+
+def test_one_config_resolver_and_old_import_paths():
+    """:mod:`mmusot.config` resolves every config name; the old homes of
+    its functions are aliases (deprecated ones warn)."""
+    import mmusot.apis.builder
+    import mmusot.config
+    import mmusot.package_data
+    from mmusot.cli import runner_args
+
+    config = mmusot.config
+    assert mmusot.package_data.get_config_path is config.get_config_path
+    assert mmusot.apis.resolve_config_path is config.resolve_config_path
+    assert mmusot.apis.builder.load_tracker_config is (
+        config.load_tracker_config
+    )
+    path = config.resolve_config_path('mmusot::' + TEST_CONFIG)
+    assert path == get_config_path(TEST_CONFIG)
+    with pytest.raises(FileNotFoundError, match='no such config in mmusot'):
+        config.resolve_config_path('mmusot::usot/nope.py')
+    pytest.importorskip('mmtrack')
+    import mmusot.engine
+
+    assert mmusot.engine.load_config is config.load_config
+    for name in ('add_runner_arguments', 'parse_runner_args'):
+        with pytest.warns(DeprecationWarning, match='mmusot.cli.runner_args'):
+            assert getattr(mmusot.engine, name) is getattr(runner_args, name)
+
+
+def test_checkpoint_convert_is_an_alias_of_checkpoint_conversion(
+    monkeypatch,
+):
+    pytest.importorskip('torch')
+    import mmusot.utils
+    from mmusot.utils import checkpoint_conversion
+
+    monkeypatch.delitem(sys.modules, 'mmusot.utils.checkpoint_convert', False)
+    with pytest.warns(DeprecationWarning, match='checkpoint_conversion'):
+        old = importlib.import_module('mmusot.utils.checkpoint_convert')
+    assert old is checkpoint_conversion
+    assert mmusot.utils.convert_checkpoint is old.convert_checkpoint
