@@ -195,7 +195,9 @@ class BackboneUnfreezeHook(Hook):
         if self.frozen_modules is not None:
             return self.frozen_modules
         declared = getattr(model, 'frozen_modules', None)
-        return DEFAULT_FROZEN_MODULES if declared is None else tuple(declared)
+        if declared is None:
+            return DEFAULT_FROZEN_MODULES
+        return (declared,) if isinstance(declared, str) else tuple(declared)
 
     def _apply(self, runner, epoch: int) -> List[str]:
         """Set ``requires_grad`` for ``epoch``; return what changed."""
