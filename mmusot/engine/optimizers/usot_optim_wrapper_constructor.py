@@ -35,8 +35,10 @@ class USOTOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     lr_mult=lr_mult)``; weight decay and momentum come from the optimizer
     config for every group (official: weight decay 1e-4 on every trainable
     parameter, BN and biases included). :class:`~mmusot.engine.USOTLR`
-    multiplies its schedule by the group's current ``lr_mult``, which
-    :class:`~mmusot.engine.hooks.BackboneUnfreezeHook` may change.
+    multiplies its schedule by the group's current ``lr_mult``; this
+    constructor owns the multipliers, which change during training only
+    through :func:`~mmusot.engine.schedulers.set_lr_mult` (as
+    :class:`~mmusot.engine.hooks.BackboneUnfreezeHook` does).
 
     Args:
         optim_wrapper_cfg (dict): the ``optim_wrapper`` config (with an
