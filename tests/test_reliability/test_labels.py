@@ -16,7 +16,7 @@ from mmtrack.utils import register_all_modules
 
 from mmusot.cli import eval_pseudo_labels, videos_to_pseudo_sot
 from mmusot.datasets import PseudoLabelSOTDataset
-from mmusot.datasets import pseudo_label_sot_dataset as dataset_module
+from mmusot.datasets import pseudo_label_loading as loading_module
 from mmusot.pseudo_labels import (
     PseudoLabelSettings,
     VideoReadError,
@@ -125,7 +125,7 @@ def test_non_strict_leaves_bad_frames_out_of_sampling(tmp_path, monkeypatch):
         f.write('frames/c,annotations/c.txt,1,3\n')
     logs = []
     monkeypatch.setattr(
-        dataset_module, 'print_log', lambda msg, **kw: logs.append(msg)
+        loading_module, 'print_log', lambda msg, **kw: logs.append(msg)
     )
     ds = build(tmp_path, strict=False, stage='cycle')
     log = '\n'.join(logs)
