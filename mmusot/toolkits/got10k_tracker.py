@@ -27,6 +27,8 @@ from typing import Optional
 
 import numpy as np
 
+from ..tracking import INIT_SCORE
+
 try:  # the optional extra: pip install 'mmusot[got10k]'
     from got10k.trackers import Tracker as _ToolkitTracker
 except ImportError:  # pragma: no cover - depends on the environment
@@ -40,8 +42,6 @@ INSTALL_HINT = (
 #: GOT-10k's protocol: a tracker that gives the same boxes on every run
 #: is run once per sequence instead of 3 times.
 DETERMINISTIC = True
-#: Score recorded for the first frame (mmtrack's convention).
-INIT_SCORE = -1.0
 
 
 def got10k_available() -> bool:

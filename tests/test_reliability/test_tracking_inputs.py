@@ -306,16 +306,16 @@ def test_failed_init_many_starts_nothing(tiny_model, monkeypatch):
     assert multi.init_many(frames[0], [truth[0]]) == [1]
 
     # a model error on the second new target: the first is not kept
-    predict = multi.engine.predict
+    init_target = multi.engine.init_target
     calls = []
 
-    def failing(batch, state):
+    def failing(frame, box):
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError('model failure')
-        return predict(batch, state)
+        return init_target(frame, box)
 
-    monkeypatch.setattr(multi.engine, 'predict', failing)
+    monkeypatch.setattr(multi.engine, 'init_target', failing)
     with pytest.raises(RuntimeError, match='model failure'):
         multi.init_many(frames[0], {'a': truth[0], 'b': truth[0]})
     assert multi.target_ids == [0, 1]

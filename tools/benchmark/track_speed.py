@@ -35,6 +35,8 @@ import cv2
 import numpy as np
 import torch
 
+from mmusot.tracking import CROP_MODES
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 USOT_CONFIG = osp.join(REPO, 'configs', 'usot', '_base_', 'usot_r50.py')
 USOT_MOBILENET_CONFIG = osp.join(
@@ -46,8 +48,6 @@ SIAMRPN_CONFIG = (
     'imagenetdet-coco_base.py'
 )
 SOT_EVAL = osp.join(osp.dirname(REPO), 'shared', 'data', 'sot_eval')
-#: USOT's test_cfg.crop_mode values (mmusot.models.sot.usot_crop).
-CROP_MODES = ('exact', 'official')
 
 
 def parse_args() -> argparse.Namespace:

@@ -24,9 +24,13 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
 
     Paper: https://arxiv.org/abs/2108.12711. A SiamRPN++-style ResNet-50 up
     to layer3 (stride 8), a 1×1 conv + BN neck to 256 channels and
-    :class:`~mmusot.models.track_heads.USOTHead`. Inference (``init``,
-    ``track``, the memory queue) comes from
-    :class:`~mmusot.models.sot.usot_tracking.USOTTrackingMixin`.
+    :class:`~mmusot.models.track_heads.USOTHead`. The module is the network
+    plus mmtrack's ``predict`` / ``loss`` contract; inference
+    (:class:`~mmusot.models.sot.usot_tracking.USOTTrackingMixin`) runs the
+    network for per-target states (:class:`mmusot.tracking.USOTTrackState`,
+    which own the post-processing): ``init_target`` / ``track_targets``
+    for any number of targets in one batched call, ``predict`` for
+    ``tools/test.py`` with the current video's state in ``self.memo``.
 
     Network API used by the inference mixin:
 

@@ -63,6 +63,11 @@ VOT_SKIP_FRAMES = 5
 CropSource = Union[Tensor, np.ndarray]
 
 
+def _cat(tensors: List[Tensor]) -> Tensor:
+    """``torch.cat`` without the copy of a lone tensor."""
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
+
+
 class USOTTrackingMixin:
     """USOT inference for a :class:`BaseSingleObjectTracker`.
 
@@ -298,12 +303,10 @@ class USOTTrackingMixin:
         sizes = [state.instance_size for state in states]
         for size in sorted(set(sizes)):
             group = [k for k, s in enumerate(sizes) if s == size]
-            x_feat = self.forward_search(
-                torch.cat([crops[k][0] for k in group])
-            )
+            x_feat = self.forward_search(_cat([crops[k][0] for k in group]))
             enc = self.head.encode_search(x_feat)
             cls_logits, reg = self.head.forward_offline(
-                enc, torch.cat([states[k].z_kernel for k in group])
+                enc, _cat([states[k].z_kernel for k in group])
             )
             mem_logits = self._memory_logits(
                 enc, [states[k] for k in group], dedupe=len(states) == 1

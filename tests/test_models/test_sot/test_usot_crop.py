@@ -154,3 +154,16 @@ def test_exact_crop_is_close_to_but_not_the_official_crop(name):
     diff = torch.cat([d.flatten() for d in diffs])
     assert diff.max() < 2.0
     assert 0.05 < diff.mean() < 0.6
+
+
+def test_old_crop_module_is_a_deprecated_alias():
+    import importlib
+
+    import mmusot.models.sot.usot_subwindow as subwindow
+
+    with pytest.warns(DeprecationWarning, match='usot_subwindow'):
+        old = importlib.reload(
+            importlib.import_module('mmusot.models.sot.usot_crop')
+        )
+    assert old.crop_siamfc is subwindow.crop_siamfc
+    assert old.box_in_crop is subwindow.box_in_crop

@@ -195,3 +195,8 @@ def test_states_batch_through_one_network_call(usot_model):  # noqa: F811
     torch.testing.assert_close(
         results[0].bboxes, single[0].bboxes, atol=1e-3, rtol=0
     )
+    # the deprecated mmusot 0.1 entry point still works
+    samples = [make_sample(1, box, hw) for box in boxes]
+    with pytest.deprecated_call(), torch.no_grad():
+        old = usot_model.track_batch(dict(img=nxt[None]), samples, states)
+    assert len(old) == 2 and [s.frame_id for s in states] == [1, 1]
