@@ -15,6 +15,7 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
+from ..tracking import INIT_SCORE
 from .tracker import BoxLike, TrackResult, check_box, check_frame
 
 #: Tracker kinds and their OpenCV class names.
@@ -182,7 +183,7 @@ class OpenCVTracker:
             else self._factory()
         )
         self._tracker.init(frame, rect)
-        self.box, self.score = box.copy(), -1.0
+        self.box, self.score = box.copy(), INIT_SCORE
 
     def track(self, frame: np.ndarray) -> TrackResult:
         """Update on the next frame.
