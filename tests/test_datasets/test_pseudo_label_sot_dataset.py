@@ -337,3 +337,38 @@ def test_bad_inputs(tmp_path):
     ok = build(tmp_path / 'field', quality_prefix=None)
     with pytest.raises(ValueError, match='stage'):
         ok.set_stage('warmup')
+
+
+def _frames(batch):
+    return [(tuple(s['frame_id']), tuple(s['aug_seed'])) for s in batch]
+
+
+def test_persistent_workers_draw_what_fresh_workers_draw(tmp_path):
+    """set_epoch / set_stage reach live workers through the sampler's
+    shared state: persistent workers give the same draws as workers
+    re-created every epoch, stage switch included."""
+    from torch.utils.data import DataLoader
+
+    write_dataset(tmp_path, [video_spec(f'v{i}', 12) for i in range(4)])
+
+    def run(persistent):
+        ds = build(tmp_path, seed=3)
+        loader = DataLoader(
+            ds,
+            batch_size=2,
+            num_workers=1,
+            persistent_workers=persistent,
+            collate_fn=_frames,
+        )
+        seen = []
+        for epoch, stage in ((0, 'naive'), (1, 'cycle'), (2, 'cycle')):
+            ds.set_epoch(epoch)
+            ds.set_stage(stage)
+            seen.append([s for batch in loader for s in batch])
+        return seen
+
+    fresh, live = run(False), run(True)
+    assert live == fresh
+    assert {len(f) for f, _ in fresh[0]} == {2}
+    assert {len(f) for f, _ in fresh[1]} == {6}
+    assert fresh[1] != fresh[2]  # another epoch, other draws

@@ -32,7 +32,13 @@ class USOTQuotaSampler(Sampler):
     ``set_epoch`` (called by mmengine's ``DistSamplerSeedHook``) also calls
     ``set_epoch(epoch, seed=seed)`` of the sources that have one
     (:class:`~mmusot.datasets.PseudoLabelSOTDataset`), so their frame
-    sampling follows the same seed and changes across epochs.
+    sampling follows the same seed and changes across epochs; the dataset
+    keeps the epoch in state shared with its DataLoader workers
+    (:class:`~mmusot.datasets.samplers.SamplingState`), so this holds with
+    persistent workers too. Together with the dataset's
+    ``samples_per_epoch`` this is the quota part of USOT's sampling; the
+    frames of each index are drawn by
+    :class:`~mmusot.datasets.samplers.PseudoLabelSampler`.
 
     Args:
         dataset (Sized): the dataset or an mmengine ``ConcatDataset``.
