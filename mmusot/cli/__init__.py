@@ -8,11 +8,10 @@ names its module here and the function it runs. Each module has
 result (``train``, ``test``, ``track_video``), that result, with
 ``cli_main(argv=None) -> int`` for the command. The scripts under
 ``tools/`` and ``data_converters/`` are thin wrappers with the module's
-name (``tools/train.py`` runs :mod:`.train`, ``tools/demo/
-learn_and_track.py`` :mod:`.learn_and_track`,
-``data_converters/videos_to_pseudo_sot.py`` :mod:`.videos_to_pseudo_sot`)
-that call the same function; the README's "Programs" section lists them
-all.
+name that call the same function: ``tools/train.py`` runs :mod:`.train`,
+``tools/demo/learn_and_track.py`` :mod:`.learn_and_track`,
+``data_converters/videos_to_pseudo_sot.py`` :mod:`.videos_to_pseudo_sot`.
+The README's "Programs" section lists them all.
 
 The option groups shared by several programs are modules too:
 :mod:`.runner_args` (train, test), :mod:`.tracker_args` (the toolkit
