@@ -85,8 +85,8 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=12,  # per GPU (official: 12 x 4 GPUs)
     num_workers=4,
-    # False: workers are re-created every epoch, so they see the sampler's
-    # epoch and the stage switch (set_epoch / set_stage).
+    # set_epoch / set_stage reach persistent workers too (the sampler's
+    # shared state), so True is allowed; False re-creates them every epoch.
     persistent_workers=False,
     drop_last=True,
     sampler=dict(type='USOTQuotaSampler', shuffle=True),
