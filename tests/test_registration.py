@@ -5,6 +5,10 @@ import sys
 
 import pytest
 
+# Exported library classes that configs do not build (no registry): the
+# pseudo-label dataset's loading and sampling parts.
+NOT_COMPONENTS = {'PseudoLabelLoader', 'PseudoLabelSampler', 'SamplingState'}
+
 
 def exported_classes(module):
     return [
@@ -18,7 +22,7 @@ def exported_classes(module):
     'package,registries',
     [
         ('models', ['MODELS']),
-        ('datasets', ['DATASETS']),
+        ('datasets', ['DATASETS', 'DATA_SAMPLERS']),
         ('datasets.samplers', ['DATA_SAMPLERS']),
         ('datasets.transforms', ['TRANSFORMS']),
         ('engine.hooks', ['HOOKS']),
@@ -40,6 +44,8 @@ def test_import_registers_components_in_mmtrack(package, registries):
     assert classes, f'mmusot.{package} exports no class'
     for name, cls in classes:
         if issubclass(cls, Exception) or name.endswith('Mixin'):
+            continue
+        if name in NOT_COMPONENTS:
             continue
         assert any(reg.get(name) is cls for reg in regs), (
             f'{name} is not in mmtrack {registries}'
