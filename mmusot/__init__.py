@@ -6,7 +6,7 @@ transforms, hooks) into mmtrack's registries, so configs with
 ``default_scope='mmtrack'`` and ``custom_imports=dict(imports=['mmusot'])``
 can name them directly. It also lets mmengine resolve ``mmusot::`` config
 paths (``_base_ = ['mmusot::usot/<config>.py']``; see
-:mod:`mmusot.package_data`).
+:mod:`mmusot.config`).
 
 The pseudo-label library :mod:`mmusot.pseudo_labels` needs only numpy and
 OpenCV; it stays importable on machines without the OpenMMLab stack.
@@ -15,7 +15,7 @@ OpenCV; it stays importable on machines without the OpenMMLab stack.
 # The one place the version is written; pyproject.toml reads it from here.
 __version__ = '0.1.0'
 
-from .package_data import register_config_scope  # noqa: E402
+from .config import register_config_scope  # noqa: E402
 
 register_config_scope()
 

@@ -1,13 +1,20 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Track one target through a video, a frame folder or a webcam.
+"""Deprecated name of ``tools/track_video.py``.
 
-The same command as ``mmusot-track`` (``--help`` lists the options); the
-code is in :mod:`mmusot.cli.track_video`.
+Kept for one release: the same command as ``mmusot-track``, with a warning
+when run.
 """
 
 import sys
+import warnings
 
 from mmusot.cli.track_video import cli_main, main  # noqa: F401
 
 if __name__ == '__main__':
+    warnings.warn(
+        'tools/demo.py is renamed tools/track_video.py (the command '
+        'mmusot-track); the old name goes in the next release',
+        FutureWarning,
+        stacklevel=1,
+    )
     sys.exit(cli_main())

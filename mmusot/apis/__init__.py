@@ -20,6 +20,13 @@ from .tracker import (
     xywh_to_xyxy,
     xyxy_to_xywh,
 )
+from .video import (
+    FrameError,
+    TrackingError,
+    load_tracker,
+    open_source,
+    track_video,
+)
 
 __all__ = [
     'DeviceError',
@@ -40,4 +47,9 @@ __all__ = [
     'track_sequence',
     'xywh_to_xyxy',
     'xyxy_to_xywh',
+    'FrameError',
+    'TrackingError',
+    'load_tracker',
+    'open_source',
+    'track_video',
 ]

@@ -21,7 +21,7 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional
 
-from mmusot.package_data import CONFIG_DIR
+from mmusot.config import CONFIG_DIR
 
 from .video import TrackingError
 

@@ -13,13 +13,14 @@ ground-truth file, which also gives the live IoU.
 
 Examples::
 
-    python tools/demo.py clip.mp4 --init-box 120,80,60,90 \\
+    python tools/track_video.py clip.mp4 --init-box 120,80,60,90 \\
         --config configs/usot/usot_r50_test-otb-folder.py \\
         --checkpoint usot.pth
-    python tools/demo.py ../shared/data/sot_eval/Crossing \\
+    python tools/track_video.py ../shared/data/sot_eval/Crossing \\
         --config CONFIG --checkpoint CKPT        # OTB folder: box + IoU
-    python tools/demo.py frames/ --gt frames_gt.txt --config ... --out a.mp4
-    python tools/demo.py --webcam 0 --init-box 200,150,80,80 \\
+    python tools/track_video.py frames/ --gt frames_gt.txt --config ... \\
+        --out a.mp4
+    python tools/track_video.py --webcam 0 --init-box 200,150,80,80 \\
         --max-frames 300 --config ... --checkpoint ...
 
 Any mmtrack SOT config works (``mmtrack::sot/...`` names too); without
@@ -60,7 +61,7 @@ from mmusot.apis.video import (
     track_video,
 )
 from mmusot.cli.tracker_args import add_allow_partial_arg
-from mmusot.package_data import CONFIG_DIR
+from mmusot.config import CONFIG_DIR
 
 #: USOT-MobileNetV2, the model `make demo` and the CPU configs train.
 DEFAULT_CONFIG = osp.join(

@@ -1,6 +1,6 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""tools/demo.py: video / frame folder / OTB folder inputs, outputs, and
-clear failures (message, non-zero exit) on bad input."""
+"""tools/track_video.py (mmusot-track): video / frame folder / OTB folder
+inputs, outputs, and clear failures (message, non-zero exit) on bad input."""
 
 import subprocess
 import sys
@@ -25,10 +25,10 @@ pytestmark = pytest.mark.usefixtures('torch_one_thread')
 
 @pytest.fixture(scope='module')
 def demo():
-    # tools/demo.py is a thin wrapper around this module
+    # tools/track_video.py is a thin wrapper around this module
     import mmusot.cli.track_video as module
 
-    assert load_script('tools/demo.py').main is module.main
+    assert load_script('tools/track_video.py').main is module.main
     return module
 
 

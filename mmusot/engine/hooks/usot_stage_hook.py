@@ -6,10 +6,10 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmtrack.registry import HOOKS
-from torch import nn
 from torch.utils.data import DataLoader
+
+from ..checkpoint import unwrap
 
 #: Official MEMORY_EPOCH: cycle memory from epoch 6 (1-based).
 CYCLE_START_EPOCH = 6
@@ -23,9 +23,9 @@ NAIVE_STAGE = 'naive'
 CYCLE_STAGE = 'cycle'
 
 
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The model inside a DDP (or other mmengine) wrapper."""
-    return model.module if is_model_wrapper(model) else model
+#: The model inside a DDP (or other mmengine) wrapper (one definition:
+#: :func:`mmusot.engine.checkpoint.unwrap`).
+unwrap_model = unwrap
 
 
 def stage_datasets(dataset) -> Iterator:
