@@ -7,7 +7,7 @@
 #   bash tools/dist_train.sh \
 #       configs/usot/usot_r50_4xb12-30e_got10k-vid-lasot-ytvos-pseudo.py 4
 # Backbone initialisation (the paper's USOT / USOT*): convert a MoCo-v2 or
-# ImageNet ResNet-50 with tools/convert_usot_checkpoint.py, or use the
+# ImageNet ResNet-50 with tools/convert_checkpoint.py, or use the
 # AugNet ResNet-50 of `make weights`, and set `pretrained` (from scratch,
 # with a warning, when None).
 _base_ = [

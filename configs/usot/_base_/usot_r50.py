@@ -29,7 +29,7 @@ model = dict(
         frozen_stages=-1,
         norm_eval=False,
         norm_cfg=dict(type='BN', requires_grad=True),
-        # Pretrained weights: tools/convert_usot_checkpoint.py output, e.g.
+        # Pretrained weights: tools/convert_checkpoint.py output, e.g.
         # dict(type='Pretrained', checkpoint=..., prefix='backbone.').
         init_cfg=None,
     ),
@@ -67,7 +67,7 @@ model = dict(
     train_cfg=dict(exemplar_size=exemplar_size, search_size=search_size),
     # Inference settings (paper Sec. 4.1): every key, its default (the
     # official tracker's values, the exact float crop, boxes as given) and
-    # its meaning is USOTTestConfig (mmusot/models/sot/usot_tracking.py;
+    # its meaning is USOTTestConfig (mmusot/tracking/state.py;
     # table in configs/usot/README.md). List here only what a config
     # changes, e.g. test_cfg=dict(crop_mode='official', one_based_gt=True).
     test_cfg=dict(test_mode='OPE'),

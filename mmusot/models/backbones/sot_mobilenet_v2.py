@@ -174,7 +174,7 @@ class SOTMobileNetV2(BaseModule):
     (official ``lib/dataset_loader/datasets_usot.py``), whereas
     torchvision's ImageNet weights expect RGB in [0, 1] normalised with
     the ImageNet mean/std. Either fold that normalisation into
-    ``features.0.0`` when converting (``tools/convert_usot_checkpoint.py
+    ``features.0.0`` when converting (``tools/convert_checkpoint.py
     --fold-input-norm``; ``tools/fetch_weights.py`` does it, exactly,
     since the stem is unpadded), or keep the weights as they are and set
     the data preprocessor's ``mean``, ``std`` and ``bgr_to_rgb``.

@@ -142,7 +142,7 @@ class USOT(USOTTrackingMixin, BaseSingleObjectTracker):
         USOT learns from scratch only poorly: the official models start
         from an ImageNet (USOT*) or MoCo-v2 (USOT) ResNet-50. Give one with
         ``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...,
-        prefix='backbone.')`` (see ``tools/convert_usot_checkpoint.py`` and
+        prefix='backbone.')`` (see ``tools/convert_checkpoint.py`` and
         ``make weights``).
         """
         init_cfg = getattr(self.backbone, 'init_cfg', None) or {}
