@@ -8,7 +8,7 @@ from torch import nn
 pytest.importorskip('mmtrack')
 
 from mmusot.models.backbones import SOTMobileNetV2  # noqa: E402
-from mmusot.utils.checkpoint_convert import (  # noqa: E402
+from mmusot.utils.checkpoint_conversion import (  # noqa: E402
     convert_checkpoint,
     save_mmengine_checkpoint,
 )
