@@ -224,6 +224,23 @@ def detect_layout(
     )
 
 
+def _rename_prefixes(
+    state: Mapping[str, Tensor], rules: Sequence[Tuple[str, str]]
+) -> Tuple['OrderedDict[str, Tensor]', List[str]]:
+    """Keys renamed by the first matching ``(prefix, replacement)`` rule;
+    the keys no rule matches are returned apart (not converted)."""
+    converted = OrderedDict()
+    leftover = []
+    for key, value in state.items():
+        for old, new in rules:
+            if key.startswith(old):
+                converted[new + key[len(old) :]] = value
+                break
+        else:
+            leftover.append(key)
+    return converted, leftover
+
+
 def convert_usot_state_dict(
     state: Mapping[str, Tensor],
 ) -> Tuple['OrderedDict[str, Tensor]', List[str]]:
@@ -236,16 +253,7 @@ def convert_usot_state_dict(
         tuple: the converted state dict and the leftover keys (matching no
         rule, not converted).
     """
-    converted = OrderedDict()
-    leftover = []
-    for key, value in state.items():
-        for old, new in USOT_PREFIX_RULES:
-            if key.startswith(old):
-                converted[new + key[len(old) :]] = value
-                break
-        else:
-            leftover.append(key)
-    return converted, leftover
+    return _rename_prefixes(state, USOT_PREFIX_RULES)
 
 
 def to_official_state_dict(
@@ -259,16 +267,9 @@ def to_official_state_dict(
     Returns:
         tuple: the official-layout state dict and the leftover keys.
     """
-    converted = OrderedDict()
-    leftover = []
-    for key, value in state.items():
-        for old, new in USOT_PREFIX_RULES:
-            if key.startswith(new):
-                converted[old + key[len(new) :]] = value
-                break
-        else:
-            leftover.append(key)
-    return converted, leftover
+    return _rename_prefixes(
+        state, [(new, old) for old, new in USOT_PREFIX_RULES]
+    )
 
 
 def embed_center_3x3(kernel: Tensor) -> Tensor:
