@@ -31,25 +31,28 @@ in the model's ``memo``; for them :class:`MemoTarget` holds it and swaps
 it into the model around each call (mmtrack's own contract).
 """
 
-import math
 from typing import (
     Any,
     Dict,
-    Hashable,
     List,
-    Mapping,
     Optional,
     Sequence,
     Tuple,
     Union,
 )
 
-import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
 
 from ..pseudo_labels.boxes import xywh_to_xyxy, xyxy_to_xywh
+from ..tracking.inputs import BoxLike, check_box, check_frame  # noqa: F401
+from ..tracking.trackers import (  # noqa: F401  (re-exported)
+    BaseMultiTracker,
+    BaseTracker,
+    TrackResult,
+    track_sequence,
+)
 
 #: The test-pipeline transforms the tracker replaces (it gets decoded
 #: frames, not files).
@@ -63,106 +66,6 @@ DEFAULT_INFERENCE_PIPELINE = (
 #: Model attributes that hold one video's tracking state (mmtrack
 #: trackers without ``init_target`` / ``track_targets``).
 STATE_ATTRIBUTES = ('memo',)
-
-BoxLike = Union[Sequence[float], np.ndarray]
-TrackResult = Tuple[np.ndarray, float]
-
-
-# ---------------------------------------------------------------- checks
-def check_frame(frame: np.ndarray) -> np.ndarray:
-    """A frame as ``LoadImageFromFile`` gives it: (H, W, 3) uint8 BGR.
-
-    Args:
-        frame (np.ndarray): (H, W, 3) uint8 BGR as OpenCV reads it, or a
-            grey (H, W) / (H, W, 1) uint8 image.
-
-    Returns:
-        np.ndarray: of shape (H, W, 3), uint8, C-contiguous.
-
-    Raises:
-        TypeError: not a uint8 numpy array.
-        ValueError: empty, or not 1 or 3 channels.
-    """
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(
-            f'a frame must be a numpy array, got {type(frame).__name__}'
-        )
-    if frame.dtype != np.uint8:
-        raise TypeError(
-            'a frame must be uint8 (as cv2.imread / VideoCapture give it), '
-            f'got {frame.dtype}'
-        )
-    if frame.ndim == 3 and frame.shape[2] == 1:
-        frame = frame[..., 0]
-    if frame.ndim == 2:
-        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(
-            'a frame must be (H, W, 3) BGR or (H, W) grey, got shape '
-            f'{frame.shape}'
-        )
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ValueError(f'empty frame of shape {frame.shape}')
-    return np.ascontiguousarray(frame)
-
-
-def check_box(box: BoxLike, frame_shape: Sequence[int]) -> np.ndarray:
-    """Validate an ``[x, y, w, h]`` box against the frame it starts in.
-
-    A box may stick out of the frame (a target partly out of view) as long
-    as its centre lies inside; a box wider or taller than the whole frame
-    is refused: no target seen in the frame is larger than the frame, so
-    such a box is a mistake (coordinates for another resolution, x2,y2
-    given as w,h ...), and clipping it would silently start the tracker on
-    a box the user never drew.
-
-    Args:
-        box (Sequence[float] | np.ndarray): ``[x, y, w, h]``: top-left
-            corner and size, pixels.
-        frame_shape (Sequence[int]): ``(H, W, ...)`` of the frame.
-
-    Returns:
-        np.ndarray: of shape (4,), float64, ``[x, y, w, h]``.
-
-    Raises:
-        ValueError: not 4 numbers, not finite, zero or negative width or
-            height, its centre outside the frame, or wider or taller than
-            the frame.
-    """
-    try:
-        values = np.asarray(box, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f'box must be 4 numbers x, y, w, h; got {box!r}'
-        ) from None
-    if values.size != 4:
-        raise ValueError(
-            f'box must be 4 numbers x, y, w, h; got {values.size}: {box!r}'
-        )
-    x, y, w, h = (float(v) for v in values)
-    if not all(math.isfinite(v) for v in (x, y, w, h)):
-        raise ValueError(f'box x, y, w, h is not finite: {values.tolist()}')
-    if w <= 0 or h <= 0:
-        raise ValueError(
-            f'box has no area: w={w:g}, h={h:g} (x, y, w, h = '
-            f'{values.tolist()})'
-        )
-    height, width = int(frame_shape[0]), int(frame_shape[1])
-    cx, cy = x + w / 2, y + h / 2
-    if not (0 <= cx < width and 0 <= cy < height):
-        raise ValueError(
-            f'box x, y, w, h = {values.tolist()} is outside the '
-            f'{width}x{height} frame (its centre ({cx:g}, {cy:g}) must lie '
-            'inside it)'
-        )
-    if w > width or h > height:
-        raise ValueError(
-            f'box x, y, w, h = {values.tolist()} is {w:g}x{h:g}, larger than '
-            f'the {width}x{height} frame; give a box in pixels of this frame '
-            '(x, y, w, h: top-left corner, width, height), clipped to the '
-            'frame if the target fills the view'
-        )
-    return values
 
 
 # ------------------------------------------------------------ the engine
@@ -445,7 +348,7 @@ class _Wrapper:
         return self.engine.model
 
 
-class Tracker(_Wrapper):
+class Tracker(_Wrapper, BaseTracker):
     """Follow one target through frames, with any mmtrack SOT model.
 
     Example::
@@ -456,6 +359,9 @@ class Tracker(_Wrapper):
         for frame in frames:
             (x, y, w, h), score = tracker.track(frame)
 
+    ``init``, ``track``, ``box``, ``score``, ``frame_id`` and ``state``:
+    see :class:`~mmusot.tracking.trackers.BaseTracker`.
+
     Args:
         model (torch.nn.Module): from :func:`~mmusot.apis.build_tracker`.
         pipeline (list[dict], optional): see :class:`InferenceEngine`.
@@ -464,94 +370,10 @@ class Tracker(_Wrapper):
     def __init__(
         self, model: torch.nn.Module, pipeline: Optional[List[dict]] = None
     ) -> None:
-        self.engine = InferenceEngine(model, pipeline)
-        self._state: Any = None
-        self._shape: Optional[Tuple[int, int]] = None
-        self.box: Optional[np.ndarray] = None
-        self.score: Optional[float] = None
-
-    @property
-    def frame_id(self) -> int:
-        """int: frames since :meth:`init` (0 on the init frame, -1 before)."""
-        return -1 if self._state is None else self._state.frame_id
-
-    @property
-    def state(self) -> Any:
-        """The target's tracking state (a ``USOTTrackState`` for USOT), or
-        None before :meth:`init`."""
-        return self._state
-
-    def init(self, frame: np.ndarray, box: BoxLike) -> None:
-        """Start tracking ``box`` in ``frame`` (restarts if already on).
-
-        The previous target is dropped first: when this call fails (a bad
-        frame or box, or a model error), the tracker is left not
-        initialised, and :meth:`track` raises until an :meth:`init`
-        succeeds. It never goes on following the old target as if the new
-        one had been taken.
-
-        Args:
-            frame (np.ndarray): (H, W, 3) uint8 BGR or (H, W) uint8 grey.
-            box (Sequence[float]): ``[x, y, w, h]``, pixels.
-
-        Raises:
-            TypeError / ValueError: bad frame (:func:`check_frame`) or box
-                (:func:`check_box`).
-        """
-        self._reset()
-        frame = check_frame(frame)
-        box = check_box(box, frame.shape)
-        state, (self.box, self.score) = self.engine.init_target(frame, box)
-        self._state = state
-        self._shape = frame.shape[:2]
-
-    def _reset(self) -> None:
-        """Forget the target: :meth:`track` raises until :meth:`init`."""
-        self._state = None
-        self._shape = None
-        self.box = None
-        self.score = None
-
-    def track(self, frame: np.ndarray) -> TrackResult:
-        """Locate the target in the next frame.
-
-        Args:
-            frame (np.ndarray): (H, W, 3) uint8 BGR or (H, W) uint8 grey,
-                the size of the init frame.
-
-        Returns:
-            tuple[np.ndarray, float]: the box, of shape (4,), float64,
-            ``[x, y, w, h]`` in pixels, and the model's score for it.
-
-        Raises:
-            RuntimeError: :meth:`init` was not called, or the last call
-                failed.
-            TypeError / ValueError: bad frame, or a frame size that differs
-                from the init frame.
-        """
-        if self._state is None:
-            raise RuntimeError(
-                'Tracker.track called before Tracker.init (or after an init '
-                'that failed): the tracker has no target; call init with a '
-                'frame and a box first'
-            )
-        frame = check_frame(frame)
-        _check_same_size(frame, self._shape)
-        ((self.box, self.score),) = self.engine.track_targets(
-            frame, [self._state]
-        )
-        return self.box, self.score
+        BaseTracker.__init__(self, InferenceEngine(model, pipeline))
 
 
-def _check_same_size(frame: np.ndarray, shape: Tuple[int, int]) -> None:
-    if frame.shape[:2] != shape:
-        raise ValueError(
-            f'frame size {frame.shape[1]}x{frame.shape[0]} differs from the '
-            f'{shape[1]}x{shape[0]} frame the target was initialised in'
-        )
-
-
-class MultiTracker(_Wrapper):
+class MultiTracker(_Wrapper, BaseMultiTracker):
     """Several targets in the same frames, one network.
 
     Each target keeps its own tracking state, so results equal those of
@@ -560,7 +382,9 @@ class MultiTracker(_Wrapper):
     one batched model call (targets with the same search size share one
     network pass; results equal per-target tracking up to float rounding);
     other mmtrack trackers track them one after the other
-    (:class:`MemoTarget`).
+    (:class:`MemoTarget`). ``init_many``, ``track_many``, ``remove``,
+    ``state``, ``target_ids``: see
+    :class:`~mmusot.tracking.trackers.BaseMultiTracker`.
 
     Args:
         model (torch.nn.Module): from :func:`~mmusot.apis.build_tracker`.
@@ -575,148 +399,6 @@ class MultiTracker(_Wrapper):
         pipeline: Optional[List[dict]] = None,
         batch: bool = True,
     ) -> None:
-        self.engine = InferenceEngine(model, pipeline)
-        self.batch = batch
-        self._targets: Dict[Hashable, dict] = {}
-        self._next_id = 0
-        self._shape: Optional[Tuple[int, int]] = None
-
-    @property
-    def target_ids(self) -> List[Hashable]:
-        """list: the ids of the targets being tracked, in init order."""
-        return list(self._targets)
-
-    def init_many(
-        self,
-        frame: np.ndarray,
-        boxes: Union[Mapping[Hashable, BoxLike], Sequence[BoxLike]],
-    ) -> List[Hashable]:
-        """Start tracking new targets in ``frame``.
-
-        Call it after :meth:`track_many` for the same frame when targets
-        are already being tracked (targets started here are tracked from
-        the next frame on).
-
-        A call that fails (a bad box, or a model error on any of its
-        targets) starts none of its targets and uses up no id; the targets
-        already tracked go on unchanged (this call only adds targets: to
-        move one, :meth:`remove` it and start it again).
-
-        Args:
-            frame (np.ndarray): (H, W, 3) uint8 BGR or (H, W) uint8 grey.
-            boxes (Mapping | Sequence): ``[x, y, w, h]`` boxes, either by
-                target id, or a sequence (ids are then given: 0, 1, ...).
-
-        Returns:
-            list: the ids of the new targets.
-
-        Raises:
-            ValueError: a bad box, an id already tracked, or a frame of
-                another size than earlier ones.
-        """
-        frame = check_frame(frame)
-        if self._shape is not None and self._targets:
-            _check_same_size(frame, self._shape)
-        if isinstance(boxes, Mapping):
-            items = list(boxes.items())
-        else:
-            items = [(self._next_id + i, box) for i, box in enumerate(boxes)]
-        checked = []
-        for target_id, box in items:
-            if target_id in self._targets:
-                raise ValueError(f'target {target_id!r} is already tracked')
-            try:
-                checked.append((target_id, check_box(box, frame.shape)))
-            except ValueError as err:
-                raise ValueError(f'target {target_id!r}: {err}') from None
-        started: Dict[Hashable, dict] = {}
-        for target_id, box in checked:
-            state, (box, score) = self.engine.init_target(frame, box)
-            started[target_id] = dict(state=state, box=box, score=score)
-        self._targets.update(started)
-        if not isinstance(boxes, Mapping):
-            self._next_id += len(items)
-        self._shape = frame.shape[:2]
-        return [target_id for target_id, _ in checked]
-
-    def state(self, target_id: Hashable) -> Any:
-        """A target's tracking state (a ``USOTTrackState`` for USOT).
-
-        Raises:
-            KeyError: unknown id.
-        """
-        if target_id not in self._targets:
-            raise KeyError(f'no target {target_id!r}')
-        return self._targets[target_id]['state']
-
-    def remove(self, target_id: Hashable) -> None:
-        """Stop tracking a target.
-
-        Raises:
-            KeyError: unknown id.
-        """
-        if target_id not in self._targets:
-            raise KeyError(f'no target {target_id!r}')
-        del self._targets[target_id]
-
-    def track_many(self, frame: np.ndarray) -> Dict[Hashable, TrackResult]:
-        """Locate every target in the next frame.
-
-        Args:
-            frame (np.ndarray): (H, W, 3) uint8 BGR or (H, W) uint8 grey.
-
-        Returns:
-            dict: target id → (box (4,) ``[x, y, w, h]`` float64, score).
-
-        Raises:
-            RuntimeError: no target was initialised.
-        """
-        if not self._targets:
-            raise RuntimeError(
-                'MultiTracker.track_many called before init_many'
-            )
-        frame = check_frame(frame)
-        _check_same_size(frame, self._shape)
-        ids = list(self._targets)
-        found = self.engine.track_targets(
-            frame, [self._targets[t]['state'] for t in ids], self.batch
+        BaseMultiTracker.__init__(
+            self, InferenceEngine(model, pipeline), batch
         )
-        results = dict(zip(ids, found))
-        for target_id, (box, score) in results.items():
-            target = self._targets[target_id]
-            target['box'], target['score'] = box, score
-        return results
-
-
-def track_sequence(
-    tracker: Tracker,
-    frames,
-    init_box: BoxLike,
-    max_frames: Optional[int] = None,
-) -> Tuple[np.ndarray, np.ndarray]:
-    """Run a tracker over a sequence of frames (OPE).
-
-    Args:
-        tracker (Tracker): the tracker.
-        frames (Iterable[np.ndarray]): the frames, the first one with the
-            target at ``init_box``.
-        init_box (Sequence[float]): ``[x, y, w, h]`` in the first frame.
-        max_frames (int, optional): stop after this many frames.
-
-    Returns:
-        tuple[np.ndarray, np.ndarray]: boxes of shape (N, 4), ``[x, y, w,
-        h]`` (the first is ``init_box``), and scores of shape (N,) (-1 on
-        the first frame).
-    """
-    boxes, scores = [], []
-    for i, frame in enumerate(frames):
-        if max_frames is not None and i >= max_frames:
-            break
-        if i == 0:
-            tracker.init(frame, init_box)
-            box, score = tracker.box, tracker.score
-        else:
-            box, score = tracker.track(frame)
-        boxes.append(box)
-        scores.append(score)
-    return np.array(boxes).reshape(-1, 4), np.array(scores)

@@ -19,6 +19,7 @@ or numpy arrays (see :mod:`mmusot.tracking.postprocess`).
 import dataclasses
 from typing import Any, Optional, Tuple
 
+from .memory import MEMORY_INDEX_MODES
 from .postprocess import (
     SIZE_SMOOTHING_MODES,
     Array,
@@ -37,10 +38,6 @@ from .postprocess import (
 TEST_MODES = ('OPE', 'VOT')
 #: ``test_cfg.crop_mode`` values.
 CROP_MODES = ('exact', 'official')
-#: ``test_cfg.memory_index`` modes: the reference's queue (segment bounds
-#: multiplied by the history length, a bug kept for reproduction) or the
-#: paper's.
-MEMORY_INDEX_MODES = ('official', 'corrected')
 #: The score reported on an initialisation frame (mmtrack convention).
 INIT_SCORE = -1.0
 #: 1-based (MATLAB) box files start counting pixels here.

@@ -13,33 +13,27 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from ...tracking.state import MEMORY_INDEX_MODES
+from ...tracking.memory import (  # noqa: F401  (re-exported)
+    MEMORY_INDEX_MODES,
+    NUM_FIXED_ENTRIES,
+    MemoryQueueIndex,
+    Segment,
+)
 
-#: Queue entries that are not chosen by score: f₀, f₀′ and the latest.
-NUM_FIXED_ENTRIES = 3
 #: History slots allocated at ``reset``; the buffer doubles when full.
 INITIAL_HISTORY_CAPACITY = 64
 
-Segment = Tuple[int, int]
 
+class USOTMemoryQueue(MemoryQueueIndex):
+    """Online memory of USOT on torch tensors: the history and its queue.
 
-class USOTMemoryQueue:
-    """Online memory of USOT: the history and the queue built from it.
-
-    The queue for a frame is the two first-frame templates (the template
-    and its horizontal flip), then ``k = queue_size - 3`` entries of the
-    history chosen by score, then the latest history entry. The history
-    starts with the first-frame template (score ``init_score``) and gets
-    one entry per tracked frame. Features and scores stay on their device;
-    the index arithmetic (:meth:`segment_bounds`) is on the host, from the
-    history length alone, and the device only takes a masked ``argmax``
-    (first maximum wins, like numpy).
-
-    Segment ``i`` of ``k`` over a history of length ``n`` spans
-    ``[int(i (n-1)/k), int((i+1)(n-1)/k))``. ``'official'`` mode
-    multiplies both bounds by ``n`` (the reference bug) before clamping to
-    ``n - 1``; ``'corrected'`` does not. An empty segment takes the entry
-    at its start. With ``n <= 1`` the queue repeats the first entry.
+    The selection (which history entries each queue slot chooses from,
+    both ``memory_index`` modes) is :class:`~mmusot.tracking.memory.
+    MemoryQueueIndex`; the numpy twin is ``NumpyMemoryQueue``. Features
+    and scores stay on their device; the index arithmetic
+    (:meth:`segment_bounds`) is on the host, from the history length
+    alone, and the device only takes a masked ``argmax`` (first maximum
+    wins, like numpy).
 
     Args:
         queue_size (int): N_q, the number of kernels handed to the memory
@@ -56,29 +50,11 @@ class USOTMemoryQueue:
         mode: str = 'official',
         init_score: float = 0.9,
     ) -> None:
-        if queue_size < NUM_FIXED_ENTRIES + 1:
-            raise ValueError(
-                f'queue_size must be >= {NUM_FIXED_ENTRIES + 1}, '
-                f'got {queue_size}'
-            )
-        if mode not in MEMORY_INDEX_MODES:
-            raise ValueError(
-                f'memory_index must be one of '
-                f'{MEMORY_INDEX_MODES}, got {mode!r}'
-            )
-        self.queue_size = queue_size
-        self.mode = mode
-        self.init_score = init_score
-        self.num_history = 0
+        super().__init__(queue_size, mode, init_score)
         self._init_pair: Optional[Tensor] = None
         self._feats: Optional[Tensor] = None
         self._scores: Optional[Tensor] = None
         self._count_cache: Dict[Tuple[int, ...], Tensor] = {}
-
-    @property
-    def num_segments(self) -> int:
-        """int: ``k``, the history entries chosen by score."""
-        return self.queue_size - NUM_FIXED_ENTRIES
 
     def reset(self, init_feat: Tensor, flip_feat: Tensor) -> None:
         """Start a video with the first-frame templates.
@@ -132,50 +108,6 @@ class USOTMemoryQueue:
     def features(self) -> Tensor:
         """Tensor: of shape (n, C, h, w), the history features."""
         return self._feats[: self.num_history]
-
-    def segment_bounds(self, n: int) -> List[Segment]:
-        """History segments ``[start, end)`` scanned for the queue.
-
-        The only place of the queue's index arithmetic: host integers from
-        the history length. An empty segment is returned as ``(start,
-        start + 1)``, i.e. it takes ``history[start]``; with ``n <= 1``
-        every segment is ``(0, 1)``.
-
-        Args:
-            n (int): history length.
-
-        Returns:
-            list[tuple[int, int]]: ``queue_size - 3`` half-open ranges.
-        """
-        k = self.num_segments
-        if n <= 1:
-            return [(0, 1)] * k
-        bounds = []
-        for i in range(k):
-            # int(i * gap) with gap = (n - 1) / k, in exact integers.
-            start, end = (i * (n - 1)) // k, ((i + 1) * (n - 1)) // k
-            if self.mode == 'official':
-                start, end = start * n, end * n
-            start, end = min(start, n - 1), min(end, n - 1)
-            bounds.append((start, max(end, start + 1)))
-        return bounds
-
-    def history_segments(self) -> List[Segment]:
-        """The selection range of each queue entry after [f₀, f₀′].
-
-        Entry j of :meth:`history_indices` is the best-scored history
-        entry of range j: the :meth:`segment_bounds`, then the latest entry
-        as the one-entry range ``(n - 1, n)``. Equal ranges select the same
-        entry, so equal items mark duplicate kernels without reading the
-        device. Different ranges may still select the same entry (only the
-        device knows); they are kept apart.
-
-        Returns:
-            list[tuple[int, int]]: ``queue_size - 2`` ranges
-            ``(start, end)`` of history indices.
-        """
-        n = max(self.num_history, 1)
-        return self.segment_bounds(n) + [(n - 1, n)]
 
     def history_indices(
         self, segments: Optional[List[Segment]] = None
@@ -238,17 +170,12 @@ class USOTMemoryQueue:
             then exactly :meth:`build_queue`).
         """
         self._check_reset()
-        segments = self.history_segments()
-        distinct: Dict[Segment, int] = {}
-        for seg in segments:
-            distinct[seg] = distinct.get(seg, 0) + 1
-        chosen = self.features.index_select(
-            0, self.history_indices(list(distinct))
-        )
+        segments, counts = self.distinct_segments()
+        chosen = self.features.index_select(0, self.history_indices(segments))
         kernels = torch.cat((self._init_pair.to(chosen.dtype), chosen))
-        if len(distinct) == len(segments):
+        if len(segments) == self.queue_size - 2:
             return kernels, None
-        return kernels, self._counts_tensor((1, 1, *distinct.values()))
+        return kernels, self._counts_tensor((1, 1, *counts))
 
     def build_queue(self) -> Tensor:
         """The N_q memory kernels for the next frame.

@@ -22,24 +22,22 @@ geometry (window origin, target box in the crop) is the torch-free
   and published numbers with the released weights.
 """
 
-import math
-from typing import Sequence
-
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...tracking.crops import (  # noqa: F401  (re-exported)
+    UINT8_MAX,
+    crop_official,
+    official_pad_value,
+)
 from ...tracking.postprocess import (  # noqa: F401  (re-exported)
     box_in_crop,
     crop_window_origin,
     python2round,
 )
 from ...tracking.state import CROP_MODES  # noqa: F401  (re-exported)
-
-#: Range of the 8-bit frames the official crop works on.
-UINT8_MAX = 255
 
 
 def crop_siamfc(
@@ -149,73 +147,6 @@ def frame_to_uint8(img: Tensor, check: bool = True) -> np.ndarray:
     # to uint8 first (on the frame's device), then the HWC copy on bytes
     frame = img[0].round().clamp_(0, UINT8_MAX).to(torch.uint8)
     return frame.permute(1, 2, 0).contiguous().cpu().numpy()
-
-
-def official_pad_value(frame: np.ndarray) -> np.ndarray:
-    """The official padding value: the frame mean truncated to uint8.
-
-    The official tracker computes the per-channel mean in float64 and
-    writes it into a uint8 canvas, which truncates (117.8 → 117).
-
-    Args:
-        frame (np.ndarray): of shape (H, W, C), uint8.
-
-    Returns:
-        np.ndarray: of shape (C,), uint8.
-    """
-    return np.mean(frame, axis=(0, 1)).astype(np.uint8)
-
-
-def crop_official(
-    frame: np.ndarray,
-    center: Sequence[float],
-    side: float,
-    out_size: int,
-    pad_value: np.ndarray,
-) -> np.ndarray:
-    """The official SiamFC sub-window, bit for bit (uint8, OpenCV).
-
-    The window ``[x0, x0 + sz) × [y0, y0 + sz)`` with ``x0 = round(cx -
-    (sz + 1) / 2)`` (halves to even) is an integer slice of the frame
-    padded with ``pad_value`` (only the window is materialised, not the
-    whole padded canvas), then ``cv2.resize`` with ``INTER_LINEAR`` on
-    uint8 (OpenCV's fixed-point path) when ``sz != out_size``; official
-    ``get_subwindow_tracking``, ``lib/utils/track_utils.py``.
-
-    Args:
-        frame (np.ndarray): of shape (H, W, C), uint8.
-        center (Sequence[float]): ``[cx, cy]`` in frame pixels.
-        side (float): the crop side ``sz``, an integral value.
-        out_size (int): side of the output patch.
-        pad_value (np.ndarray): of shape (C,), uint8 (see
-            :func:`official_pad_value`).
-
-    Returns:
-        np.ndarray: of shape (out_size, out_size, C), uint8.
-    """
-    height, width = frame.shape[:2]
-    if not all(math.isfinite(float(v)) for v in (*center, side)):
-        raise ValueError(
-            f'official crop of a non-finite window (centre {list(center)}, '
-            f'side {side}): the tracker state is not finite, i.e. the '
-            'network returned NaN/inf (untrained or broken weights?)'
-        )
-    size = int(side)
-    if size < 1 or size != side:
-        raise ValueError(f'crop side must be a positive integer, got {side}')
-    x0 = int(round(float(center[0]) - (size + 1) / 2))
-    y0 = int(round(float(center[1]) - (size + 1) / 2))
-    window = np.empty((size, size, frame.shape[2]), dtype=np.uint8)
-    window[:] = pad_value
-    xa, xb = max(x0, 0), min(x0 + size, width)
-    ya, yb = max(y0, 0), min(y0 + size, height)
-    if xa < xb and ya < yb:
-        window[ya - y0 : yb - y0, xa - x0 : xb - x0] = frame[ya:yb, xa:xb]
-    if size == out_size:
-        return window
-    return cv2.resize(
-        window, (out_size, out_size), interpolation=cv2.INTER_LINEAR
-    )
 
 
 def patch_to_tensor(patch: np.ndarray, device: torch.device) -> Tensor:

@@ -1,0 +1,160 @@
+# mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
+"""Inference engines for the exported graphs: ONNX Runtime and OpenVINO.
+
+Each backend loads the three graphs of a :class:`~.package.DeployPackage`
+and runs one by role with numpy inputs, returning numpy outputs in the
+graph's output order. OpenCV's DNN module is not offered: it cannot run
+these graphs, whose depthwise correlation multiplies two runtime tensors
+and whose shapes (batch, memory entries, crop size) are dynamic.
+"""
+
+import os
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .package import DeployError, DeployPackage
+
+#: ``--backend`` values of the deployment runtime.
+RUNTIME_BACKENDS = ('onnxruntime', 'openvino')
+
+
+def _threads(threads: Optional[int]) -> int:
+    """Threads per graph: ``threads``, else all CPUs this process may use."""
+    if threads:
+        return int(threads)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover  (not Linux)
+        return os.cpu_count() or 1
+
+
+class OnnxRuntimeBackend:
+    """The graphs on ONNX Runtime (CPU, or CUDA when asked and present).
+
+    Args:
+        package (DeployPackage): the exported folder.
+        threads (int, optional): intra-op threads. Defaults to the CPUs
+            this process may use.
+        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
+    """
+
+    name = 'onnxruntime'
+
+    def __init__(
+        self,
+        package: DeployPackage,
+        threads: Optional[int] = None,
+        device: str = 'cpu',
+    ) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise DeployError(
+                'the onnxruntime backend needs onnxruntime: pip install '
+                '"mmusot[deploy]"'
+            ) from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads(threads)
+        options.inter_op_num_threads = 1
+        # no busy-waiting between calls: the tracker's numpy work (and any
+        # other model in the process) gets the cores back at once
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        options.graph_optimization_level = (
+            ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        )
+        providers = ['CPUExecutionProvider']
+        if device.startswith('cuda'):
+            if 'CUDAExecutionProvider' not in ort.get_available_providers():
+                raise DeployError(
+                    'device cuda: this onnxruntime has no CUDA provider '
+                    '(install onnxruntime-gpu)'
+                )
+            providers.insert(0, 'CUDAExecutionProvider')
+        self.sessions = {}
+        for role, path in package.files.items():
+            try:
+                self.sessions[role] = ort.InferenceSession(
+                    path, options, providers=providers
+                )
+            except Exception as err:  # onnxruntime raises its own types
+                raise DeployError(
+                    f'{path}: onnxruntime cannot load it ({err})'
+                ) from None
+        self.outputs = {
+            role: [o.name for o in s.get_outputs()]
+            for role, s in self.sessions.items()
+        }
+
+    def run(self, role: str, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """Run graph ``role`` on ``feeds``; outputs in graph order."""
+        return self.sessions[role].run(self.outputs[role], feeds)
+
+
+class OpenVINOBackend:
+    """The graphs on OpenVINO's CPU plugin.
+
+    Args:
+        package (DeployPackage): the exported folder.
+        threads (int, optional): inference threads. Defaults to the CPUs
+            this process may use.
+        device (str): OpenVINO device name. Defaults to 'CPU'.
+    """
+
+    name = 'openvino'
+
+    def __init__(
+        self,
+        package: DeployPackage,
+        threads: Optional[int] = None,
+        device: str = 'CPU',
+    ) -> None:
+        try:
+            import openvino as ov
+        except ImportError:
+            raise DeployError(
+                'the openvino backend needs openvino: pip install '
+                '"mmusot[deploy]"'
+            ) from None
+        core = ov.Core()
+        device = 'CPU' if device.lower() == 'cpu' else device
+        config = {'INFERENCE_NUM_THREADS': _threads(threads)}
+        self.requests = {}
+        for role, path in package.files.items():
+            try:
+                compiled = core.compile_model(path, device, config)
+            except Exception as err:  # openvino raises RuntimeError
+                raise DeployError(
+                    f'{path}: openvino cannot compile it ({err})'
+                ) from None
+            self.requests[role] = compiled.create_infer_request()
+
+    def run(self, role: str, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """Run graph ``role`` on ``feeds``; outputs in graph order."""
+        request = self.requests[role]
+        request.infer(feeds)
+        return [
+            request.get_output_tensor(i).data.copy()
+            for i in range(len(request.model_outputs))
+        ]
+
+
+def make_backend(
+    package: DeployPackage,
+    backend: str = 'onnxruntime',
+    threads: Optional[int] = None,
+    device: str = 'cpu',
+):
+    """The backend named ``backend`` on ``package``.
+
+    Raises:
+        DeployError: an unknown backend, or one that is not installed.
+    """
+    if backend == 'onnxruntime':
+        return OnnxRuntimeBackend(package, threads, device)
+    if backend == 'openvino':
+        return OpenVINOBackend(package, threads, device)
+    raise DeployError(
+        f'unknown runtime backend {backend!r}; choose one of '
+        f'{RUNTIME_BACKENDS}'
+    )
