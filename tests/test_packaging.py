@@ -35,6 +35,7 @@ COMMANDS = {
     'mmusot-otb-to-got10k': 'mmusot.cli.otb_to_got10k:main',
     'mmusot-got10k': 'mmusot.cli.got10k_eval:main',
     'mmusot-vot-summary': 'mmusot.cli.vot_summary:main',
+    'mmusot-export': 'mmusot.cli.export:main',
 }
 # script -> the mmusot.cli module it runs (named after it).
 THIN_SCRIPTS = {
@@ -51,6 +52,7 @@ THIN_SCRIPTS = {
     'tools/fetch_weights.py': 'mmusot.cli.fetch_weights',
     'tools/track_video.py': 'mmusot.cli.track_video',
     'tools/demo/learn_and_track.py': 'mmusot.cli.learn_and_track',
+    'tools/deploy/export.py': 'mmusot.cli.export',
 }
 # Old script names, kept for one release: old name -> new name.
 DEPRECATED_SCRIPTS = {
@@ -149,6 +151,7 @@ def test_one_name_per_program():
     scripts = sorted(REPO.glob('tools/*.py')) + sorted(
         REPO.glob('tools/demo/*.py')
     )
+    scripts += sorted(REPO.glob('tools/deploy/*.py'))
     scripts += sorted(REPO.glob('data_converters/*.py'))
     for script in scripts:
         relative = script.relative_to(REPO).as_posix()

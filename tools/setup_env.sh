@@ -123,13 +123,14 @@ step "install mmtrack 1.0.0rc1 (--no-deps) and its real runtime deps"
 step "install mmusot (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
 
-step "install the optional evaluation clients (extras vot, got10k)"
+step "install the optional evaluation clients (extras vot, got10k, deploy)"
 # pyproject.toml's extras: vot-trax + vot-toolkit (VOT toolkit over TraX)
-# and got10k; they resolve against the pinned stack. MMUSOT_EXTRAS=0 skips.
+# and got10k, and the deployment runtime (onnx, onnxruntime, openvino);
+# they resolve against the pinned stack. MMUSOT_EXTRAS=0 skips.
 if [ "${MMUSOT_EXTRAS:-1}" = 1 ]; then
-  "${PIP[@]}" --no-build-isolation -e "$ROOT[vot,got10k]"
-  "$PY" -c 'import trax, vot.region, got10k.experiments' \
-    || { echo "setup: the vot / got10k extras do not import" >&2; exit 1; }
+  "${PIP[@]}" --no-build-isolation -e "$ROOT[vot,got10k,deploy]"
+  "$PY" -c 'import trax, vot.region, got10k.experiments, onnx, onnxruntime, openvino' \
+    || { echo "setup: the vot / got10k / deploy extras do not import" >&2; exit 1; }
 fi
 
 step "check the imports"

@@ -13,10 +13,10 @@ and ``deploy.json`` are :mod:`mmusot.runtime.package`.
 import os
 import os.path as osp
 import warnings
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Optional, Tuple
 
+import numpy as np
 import torch
-from mmengine.config import Config
 from torch import Tensor, nn
 
 from ..models.layers.prroi_pool import prroi_pool2d
@@ -29,8 +29,16 @@ from ..runtime.package import (
 )
 from ..tracking import USOTTestConfig
 
-#: The lowest ONNX opset the graphs are written with.
+#: The ONNX opset the graphs are written with.
 OPSET = 17
+#: The head graph's inputs, in order.
+HEAD_INPUTS = (
+    'features',
+    'cls_kernel',
+    'reg_kernel',
+    'memory',
+    'memory_counts',
+)
 
 
 class ExportError(ValueError):
@@ -268,91 +276,92 @@ def model_geometry(model: nn.Module, test_cfg: USOTTestConfig) -> Geometry:
     )
 
 
-def _export(
-    module: nn.Module,
-    args: tuple,
-    path: str,
-    inputs: List[str],
-    outputs: List[str],
-    dynamic: Dict[str, Dict[int, str]],
-) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        torch.onnx.export(
-            module,
-            args,
-            path,
-            input_names=inputs,
-            output_names=outputs,
-            dynamic_axes=dynamic,
-            opset_version=OPSET,
-            do_constant_folding=True,
-            dynamo=False,
-        )
-
-
 def export_model(
     model: nn.Module,
     out_dir: str,
-    description: str = '',
-    name: str = 'the model',
+    config: str = 'the config',
+    checkpoint: Optional[str] = None,
 ) -> DeployPackage:
-    """Export a built USOT model (eval mode, CPU) into ``out_dir``.
+    """Export a built USOT model into ``out_dir``.
 
     Args:
         model (nn.Module): a USOT model from
-            :func:`~mmusot.apis.build_tracker`.
+            :func:`~mmusot.apis.build_tracker` (moved to the CPU, eval).
         out_dir (str): the folder to write (created).
-        description (str): what ``deploy.json`` says the model is.
-        name (str): the config's name, for errors.
+        config (str): the config's name, for ``deploy.json`` and errors.
+        checkpoint (str, optional): the weights' file, for
+            ``deploy.json``.
 
     Returns:
         DeployPackage: the written folder, read back and checked.
+
+    Raises:
+        ExportError: not a USOT model, or a geometry the runtime does not
+            support.
     """
     import onnx
 
-    check_usot(model, name)
+    check_usot(model, config)
     model = model.cpu().eval()
     test_cfg = model.usot_test_cfg()
     geometry = model_geometry(model, test_cfg)
     os.makedirs(out_dir, exist_ok=True)
     paths = {role: osp.join(out_dir, f) for role, f in GRAPH_FILES.items()}
+    for role, (module, args, inputs, outputs, dynamic) in _graphs(
+        model, test_cfg, geometry
+    ).items():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            torch.onnx.export(
+                module.eval(),
+                args,
+                paths[role],
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_axes=dynamic,
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+        onnx.checker.check_model(paths[role], full_check=True)
+    model.eval()  # the exporter restores the wrappers' mode recursively
+    description = (
+        f'{type(model.backbone).__name__} USOT, {osp.basename(config)}'
+        + (f' + {osp.basename(checkpoint)}' if checkpoint else '')
+    )
+    write_deploy_json(out_dir, test_cfg, geometry, description)
+    return DeployPackage.load(out_dir)
+
+
+def _graphs(model: nn.Module, test_cfg: USOTTestConfig, geometry: Geometry):
+    """Per role: module, example inputs, input and output names, dynamic
+    axes."""
     c, k = geometry.channels, geometry.kernel_length
     f = geometry.feature_sizes[test_cfg.instance_size]
     t = geometry.feature_sizes[test_cfg.exemplar_size]
-    with torch.no_grad():
-        _export(
+    side = test_cfg.instance_size
+    batch = {0: 'batch'}
+    maps = {0: 'batch', 2: 'cells_y', 3: 'cells_x'}
+    response = {0: 'batch', 2: 'response_y', 3: 'response_x'}
+    cells = torch.tensor([[1.0, 2.0, 9.5, 11.0], [0.0, 0.5, 14.0, 13.0]])
+    return dict(
+        backbone=(
             BackboneGraph(model),
-            (
-                torch.zeros(
-                    2, 3, test_cfg.instance_size, test_cfg.instance_size
-                ),
-            ),
-            paths['backbone'],
+            (torch.zeros(2, 3, side, side),),
             ['image'],
             ['features'],
-            dict(
-                image={0: 'batch', 2: 'height', 3: 'width'},
-                features={0: 'batch', 2: 'cells_y', 3: 'cells_x'},
-            ),
-        )
-        _export(
+            dict(image={0: 'batch', 2: 'height', 3: 'width'}, features=maps),
+        ),
+        kernel=(
             KernelGraph(model),
-            (
-                torch.rand(2, c, t, t),
-                torch.tensor([[1.0, 2.0, 9.5, 11.0], [0.0, 0.5, 14.0, 13.0]]),
-            ),
-            paths['kernel'],
+            (torch.rand(2, c, t, t), cells),
             ['features', 'cells'],
             ['cls_kernel', 'reg_kernel'],
             dict(
-                features={0: 'batch', 2: 'cells_y', 3: 'cells_x'},
-                cells={0: 'batch'},
-                cls_kernel={0: 'batch'},
-                reg_kernel={0: 'batch'},
+                features=maps, cells=batch, cls_kernel=batch, reg_kernel=batch
             ),
-        )
-        _export(
+        ),
+        head=(
             HeadGraph(model, geometry.kernel_shapes),
             (
                 torch.rand(2, c, f, f),
@@ -361,52 +370,88 @@ def export_model(
                 torch.rand(2, 3, c, k),
                 torch.ones(2, 3),
             ),
-            paths['head'],
-            [
-                'features',
-                'cls_kernel',
-                'reg_kernel',
-                'memory',
-                'memory_counts',
-            ],
+            list(HEAD_INPUTS),
             ['cls_logits', 'reg', 'memory_logits'],
             dict(
-                features={0: 'batch', 2: 'cells', 3: 'cells'},
-                cls_kernel={0: 'batch'},
-                reg_kernel={0: 'batch'},
+                features=maps,
+                cls_kernel=batch,
+                reg_kernel=batch,
                 memory={0: 'batch', 1: 'entries'},
                 memory_counts={0: 'batch', 1: 'entries'},
-                cls_logits={0: 'batch', 2: 'response', 3: 'response'},
-                reg={0: 'batch', 2: 'response', 3: 'response'},
-                memory_logits={0: 'batch', 2: 'response', 3: 'response'},
+                cls_logits=response,
+                reg=response,
+                memory_logits=response,
+            ),
+        ),
+    )
+
+
+def _relative_error(reference: Tensor, value: np.ndarray) -> float:
+    reference = reference.detach().numpy()
+    scale = max(float(np.abs(reference).max()), 1e-12)
+    return float(np.abs(reference - value).max()) / scale
+
+
+def verify_export(
+    model: nn.Module, package: DeployPackage, seed: int = 0
+) -> Dict[str, float]:
+    """Compare the exported graphs on ONNX Runtime with the PyTorch model.
+
+    One random search crop through the backbone, a box of its feature
+    through the kernel graph, and the head with a three-entry memory
+    (counts 1, 2, 1); the references are the model's own methods
+    (``forward_search``, ``head.pool`` + encoders, ``forward_offline``,
+    ``forward_memory``).
+
+    Returns:
+        dict[str, float]: per output, the largest absolute difference over
+        the reference's largest magnitude.
+    """
+    from ..runtime.backends import OnnxRuntimeBackend
+
+    backend = OnnxRuntimeBackend(package)
+    head = model.head
+    gen = torch.Generator().manual_seed(seed)
+    side = package.test_cfg.instance_size
+    crop = torch.rand(1, 3, side, side, generator=gen) * 255
+    cells = torch.tensor([[3.2, 4.1, 12.7, 15.3]])
+    errors = {}
+    with torch.no_grad():
+        feat = model.forward_search(crop)
+        (feat_onnx,) = backend.run('backbone', dict(image=crop.numpy()))
+        errors['features'] = _relative_error(feat, feat_onnx)
+        pooled = head.pool(feat, cells)
+        cls_k = _flat(head.cls_encode.encode_kernel(pooled))
+        reg_k = _flat(head.reg_encode.encode_kernel(pooled))
+        cls_onnx, reg_onnx = backend.run(
+            'kernel', dict(features=feat.numpy(), cells=cells.numpy())
+        )
+        errors['cls_kernel'] = _relative_error(cls_k, cls_onnx)
+        errors['reg_kernel'] = _relative_error(reg_k, reg_onnx)
+        mem_cells = cells + torch.rand(3, 4, generator=gen)
+        mem = head.pool(feat.expand(3, -1, -1, -1), mem_cells)
+        counts = torch.tensor([1.0, 2.0, 1.0])
+        enc = head.encode_search(feat)
+        cls, reg = head.forward_offline(enc, pooled)
+        mem_logits = head.forward_memory(enc, mem[None], counts)
+        mem_k = _flat(head.cls_encode.encode_kernel(mem))
+        outputs = backend.run(
+            'head',
+            dict(
+                zip(
+                    HEAD_INPUTS,
+                    (
+                        feat.numpy(),
+                        cls_k.numpy(),
+                        reg_k.numpy(),
+                        mem_k[None].numpy(),
+                        counts[None].numpy(),
+                    ),
+                )
             ),
         )
-    for path in paths.values():
-        onnx.checker.check_model(path, full_check=True)
-    write_deploy_json(out_dir, test_cfg, geometry, description)
-    return DeployPackage.load(out_dir)
-
-
-def export_tracker(
-    config: Union[str, Config],
-    checkpoint: Optional[str],
-    out_dir: str,
-    cfg_options: Optional[dict] = None,
-) -> DeployPackage:
-    """Build a USOT tracker from a config and checkpoint, and export it.
-
-    Raises:
-        ExportError: the config does not build a USOT model, or its
-            geometry is not supported.
-        FileNotFoundError, CheckpointLoadError: see
-            :func:`~mmusot.apis.build_tracker`.
-    """
-    from .builder import build_tracker
-
-    model = build_tracker(config, checkpoint, 'cpu', cfg_options)
-    name = config if isinstance(config, str) else str(config.filename)
-    description = (
-        f'{type(model.backbone).__name__} USOT from {osp.basename(name)}'
-        + (f' + {osp.basename(checkpoint)}' if checkpoint else '')
-    )
-    return export_model(model, out_dir, description, name)
+    for name, ref, value in zip(
+        ('cls_logits', 'reg', 'memory_logits'), (cls, reg, mem_logits), outputs
+    ):
+        errors[name] = _relative_error(ref, value)
+    return errors
