@@ -18,9 +18,19 @@ Examples::
     python tools/benchmark/track_speed.py --source synthetic --device cuda
     python tools/benchmark/track_speed.py --device cpu --threads 2 \
         --trackers usot --crop-modes exact official --precisions fp32
+    # PyTorch vs the exported graphs (mmusot.runtime), same weights,
+    # interleaved frame by frame
+    python tools/benchmark/track_speed.py --threads 2 --precisions fp32 \
+        --trackers usot usot-mobilenetv2 --crop-modes exact \
+        --backends pytorch onnxruntime openvino
+
+With ``--backends`` the USOT models are also exported (``mmusot-export``'s
+graphs of the same weights) and tracked by :mod:`mmusot.runtime`; the "vs
+PyTorch" column is their speed-up over the PyTorch row of the same model.
 
 Targets (a benchmark, not a test): on CPU USOT at >= 1.5x the fps of
-SiamRPN++; on an H100 >= 200 fps.
+SiamRPN++; on an H100 >= 200 fps; the ONNX Runtime tracker at >= 2x the
+PyTorch tracker's fps for USOT-MobileNetV2, >= 1.3x for ResNet-50.
 """
 
 import argparse
@@ -28,6 +38,7 @@ import copy
 import os
 import os.path as osp
 import statistics
+import tempfile
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -94,6 +105,16 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         default=['usot', 'usot-mobilenetv2', 'siamrpn'],
         choices=['usot', 'usot-mobilenetv2', 'siamrpn'],
+    )
+    parser.add_argument(
+        '--backends',
+        '--backend',
+        nargs='+',
+        default=['pytorch'],
+        choices=['pytorch', 'onnxruntime', 'openvino'],
+        help='USOT backends to time: PyTorch, and the mmusot-export graphs '
+        'of the same weights on ONNX Runtime / OpenVINO (mmusot.runtime, '
+        'fp32 only). Defaults to pytorch.',
     )
     parser.add_argument(
         '--crop-modes',
@@ -195,6 +216,8 @@ def time_trackers(
     device: torch.device,
     warmup: int,
     autocast: Optional[torch.dtype],
+    runtimes: Optional[Dict[str, object]] = None,
+    frames_np: Optional[List[np.ndarray]] = None,
 ) -> Dict[str, object]:
     """Per-frame seconds of each model's ``predict`` after init/warm-up.
 
@@ -207,7 +230,9 @@ def time_trackers(
     sync: Callable[[], None] = (
         torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     )
-    times: Dict[str, object] = {name: [] for name in models}
+    runtimes = runtimes or {}
+    times: Dict[str, object] = {name: [] for name in [*models, *runtimes]}
+    xywh = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
     with (
         torch.inference_mode(),
         torch.autocast(
@@ -232,7 +257,59 @@ def time_trackers(
                     continue
                 if i > warmup:
                     times[name].append(time.perf_counter() - start)
+            for name, tracker in runtimes.items():
+                if isinstance(times[name], str):
+                    continue
+                try:
+                    start = time.perf_counter()
+                    if i == 0:
+                        tracker.init(frames_np[0], xywh)
+                    else:
+                        tracker.track(frames_np[i])
+                except Exception as err:  # report it, time the others
+                    times[name] = f'failed: {type(err).__name__}: {err}'
+                    continue
+                if i > warmup:
+                    times[name].append(time.perf_counter() - start)
     return times
+
+
+def build_runtimes(
+    models: Dict[str, torch.nn.Module],
+    backends: List[str],
+    crop_modes: List[str],
+    threads: Optional[int],
+    out_dir: str,
+) -> Dict[str, object]:
+    """The USOT models exported (same weights, calibrated BN) and loaded
+    in :mod:`mmusot.runtime`, one tracker per backend and crop mode."""
+    from mmusot.apis.onnx_export import export_model
+    from mmusot.runtime import Tracker
+
+    runtimes = {}
+    for name, model in models.items():
+        if not name.startswith('USOT') or name == usot_name('official'):
+            continue
+        base = 'USOT' if name == usot_name('exact') else name
+        folder = osp.join(out_dir, base)
+        export_model(model.cpu(), folder)
+        for backend in backends:
+            for crop_mode in crop_modes:
+                label = f'{base}/{crop_mode}' if base == 'USOT' else base
+                if base != 'USOT' and crop_mode != 'exact':
+                    continue
+                runtimes[f'{label} [{backend}]'] = Tracker(
+                    folder,
+                    backend,
+                    threads,
+                    test_cfg=dict(crop_mode=crop_mode),
+                )
+    return runtimes
+
+
+def pytorch_name(name: str) -> str:
+    """The PyTorch row a runtime row compares with."""
+    return name.split(' [')[0]
 
 
 def calibrate_batchnorm(
@@ -289,6 +366,15 @@ def main() -> None:
             model.test_cfg.update(crop_mode=crop_mode)
             models[usot_name(crop_mode)] = model
     amp_dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
+    runtime_backends = [b for b in args.backends if b != 'pytorch']
+    runtimes = {}
+    if runtime_backends:
+        tmp = tempfile.mkdtemp(prefix='mmusot_track_speed_')
+        runtimes = build_runtimes(
+            models, runtime_backends, args.crop_modes, args.threads, tmp
+        )
+        for model in models.values():
+            model.to(device)
 
     if usot is not None:
         params = sum(p.numel() for p in usot.parameters())
@@ -314,7 +400,14 @@ def main() -> None:
             else f'amp ({str(amp_dtype).replace("torch.", "")})'
         )
         times = time_trackers(
-            models, frames, box, device, args.warmup, autocast
+            models,
+            frames,
+            box,
+            device,
+            args.warmup,
+            autocast,
+            runtimes if autocast is None else None,
+            frames_np,
         )
         for name, samples in times.items():
             if isinstance(samples, str) or not samples:
@@ -333,23 +426,31 @@ def main() -> None:
 
     print()
     header = (
-        f'{"tracker":<18} {"precision":<16} {"median ms":>10} '
-        f'{"fps":>8} {"vs SiamRPN++":>13}  note'
+        f'{"tracker":<32} {"precision":<16} {"median ms":>10} '
+        f'{"fps":>8} {"vs SiamRPN++":>13} {"vs PyTorch":>11}  note'
     )
     print(header)
     print('-' * len(header))
     reference = {label: m for n, label, m, _ in rows if n == 'SiamRPN++' and m}
+    medians = {(n, label): m for n, label, m, _ in rows}
     for name, label, median, note in rows:
         if median is None:
             print(
-                f'{name:<18} {label:<16} {"-":>10} {"-":>8} {"-":>13}  {note}'
+                f'{name:<32} {label:<16} {"-":>10} {"-":>8} {"-":>13} '
+                f'{"-":>11}  {note}'
             )
             continue
         ratio = reference.get(label)
         ratio = f'{ratio / median:.2f}x' if ratio else '-'
+        torch_median = medians.get((pytorch_name(name), label))
+        speedup = (
+            f'{torch_median / median:.2f}x'
+            if torch_median and name != pytorch_name(name)
+            else '-'
+        )
         print(
-            f'{name:<18} {label:<16} {median * 1e3:>10.1f} '
-            f'{1.0 / median:>8.2f} {ratio:>13}  {note}'
+            f'{name:<32} {label:<16} {median * 1e3:>10.1f} '
+            f'{1.0 / median:>8.2f} {ratio:>13} {speedup:>11}  {note}'
         )
 
 
