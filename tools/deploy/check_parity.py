@@ -84,6 +84,7 @@ def compare_sequence(
     for runtime in runtimes.values():
         runtime.init(frames[0], init_box)
     ious = {mode: [] for mode in runtimes}
+    boxes = {mode: [init_box] for mode in ['pytorch', *runtimes]}
     seconds = dict.fromkeys(['pytorch', *runtimes], 0.0)
     for frame in frames[1:]:
         for mode, runtime in runtimes.items():
@@ -92,16 +93,28 @@ def compare_sequence(
         start = time.perf_counter()
         ref, _ = pytorch.track(frame)
         seconds['pytorch'] += time.perf_counter() - start
+        boxes['pytorch'].append(ref)
         for mode, runtime in runtimes.items():
             start = time.perf_counter()
             box, _ = runtime.track(frame)
             seconds[mode] += time.perf_counter() - start
+            boxes[mode].append(box)
             ious[mode].append(box_iou(ref[None], box[None])[0])
     out = {
-        m: dict(iou=np.asarray(v), seconds=seconds[m]) for m, v in ious.items()
+        m: dict(iou=np.asarray(v), seconds=seconds[m], boxes=boxes[m])
+        for m, v in ious.items()
     }
-    out['pytorch'] = dict(seconds=seconds['pytorch'])
+    out['pytorch'] = dict(seconds=seconds['pytorch'], boxes=boxes['pytorch'])
     return out
+
+
+def success_auc(boxes, gt: np.ndarray) -> float:
+    """OTB success AUC (%) of one run: the mean success rate over the
+    overlap thresholds 0, 0.05, ..., 1, frames with a valid box only."""
+    valid = (gt[:, 2] > 0) & (gt[:, 3] > 0)
+    iou = box_iou(np.asarray(boxes)[valid], gt[valid])
+    thresholds = np.arange(0, 1.05, 0.05)
+    return float(np.mean([(iou > t).mean() for t in thresholds]) * 100)
 
 
 def check_golden(
@@ -249,6 +262,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 first_below=int(np.argmax(below)) + 1 if below.any() else None,
                 runtime_seconds=runs[mode]['seconds'],
                 pytorch_seconds=runs['pytorch']['seconds'],
+                pytorch_auc=success_auc(
+                    runs['pytorch']['boxes'], info.gt_xywh
+                ),
+                runtime_auc=success_auc(runs[mode]['boxes'], info.gt_xywh),
             )
             report['sequences'].append(row)
             print(
@@ -256,6 +273,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 f'{row["min_iou"]:>9.4f}{row["mean_iou"]:>10.4f}'
                 f'{row["frames_below"]:>15}',
                 flush=True,
+            )
+    for mode in args.modes:
+        rows = [r for r in report['sequences'] if r['mode'] == mode]
+        if rows:
+            print(
+                f'{mode}: mean success AUC over the sequences, PyTorch '
+                f'{np.mean([r["pytorch_auc"] for r in rows]):.2f}, runtime '
+                f'{np.mean([r["runtime_auc"] for r in rows]):.2f}'
             )
     if args.golden:
         report['golden'] = check_golden(args.onnx, args.backend, args.threads)
