@@ -6,7 +6,7 @@ Examples::
     mmusot-export configs/usot/usot_mobilenetv2_test-otb-folder.py \
         work_dirs/demo/epoch_15.pth work_dirs/demo/onnx
     # track with it (no torch needed): mmusot.runtime.Tracker, or
-    mmusot-track VIDEO --onnx work_dirs/demo/onnx --box x,y,w,h
+    mmusot-track VIDEO --onnx work_dirs/demo/onnx --init-box x,y,w,h
 
 (``python tools/deploy/export.py`` is the same command.)
 

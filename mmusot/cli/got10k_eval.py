@@ -10,6 +10,13 @@ submission zip for the GOT-10k server::
     mmusot-got10k configs/usot/usot_r50_test-got10k.py \\
         --checkpoint usot.pth --root data/GOT10k --subset test --name USOT
 
+An exported USOT (``mmusot-export``) runs on the torch-free runtime with
+``--onnx DIR`` (ONNX Runtime; ``--backend openvino`` for OpenVINO), no
+config or checkpoint::
+
+    mmusot-got10k --onnx work_dirs/deploy/usot_mnv2 --threads 4 \\
+        --root data/GOT10k --subset val --name USOT_ORT
+
 The toolkit would try to download a dataset it does not find: the root
 must already hold ``<subset>/list.txt`` (see ``mmusot-otb-to-got10k`` for
 local data). Needs the optional extra ``got10k``.
@@ -29,11 +36,20 @@ from mmusot.toolkits.layouts import GOT10K_LIST_NAME, GOT10K_SUBSETS
 
 from .tracker_args import add_tracker_args, build, check_tracker_args
 
+EPILOG = """examples:
+  mmusot-got10k CONFIG --checkpoint usot.pth --root data/GOT10k
+  mmusot-got10k --onnx DIR --root data/GOT10k          # exported, onnxruntime
+  mmusot-got10k --backend openvino --onnx DIR --root data/GOT10k
+  mmusot-got10k --opencv MIL --root data/GOT10k --name MIL"""
+
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
     parser = argparse.ArgumentParser(
-        prog='mmusot-got10k', description=__doc__.splitlines()[0]
+        prog='mmusot-got10k',
+        description=__doc__.splitlines()[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_tracker_args(parser)
     parser.add_argument('--root', required=True, help='GOT-10k root')

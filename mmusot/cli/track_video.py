@@ -27,6 +27,18 @@ Any mmtrack SOT config works (``mmtrack::sot/...`` names too); without
 ``--checkpoint`` the model has the config's initial weights (only useful
 to check the plumbing).
 
+An exported USOT (``mmusot-export CONFIG CHECKPOINT DIR``) runs on the
+torch-free runtime (:mod:`mmusot.runtime`) with ``--onnx DIR``: ONNX
+Runtime by default, OpenVINO with ``--backend openvino``; no
+``--config`` or ``--checkpoint`` then (the folder holds both), and
+``--cfg-options`` may only override ``model.test_cfg.KEY=VALUE``::
+
+    mmusot-track ../shared/data/sot_eval/Crossing \\
+        --onnx work_dirs/deploy/usot_mnv2 --threads 2
+    mmusot-track clip.mp4 --init-box 120,80,60,90 --backend openvino \\
+        --onnx work_dirs/deploy/usot_mnv2 \\
+        --cfg-options model.test_cfg.crop_mode=official
+
 Checks, so that nothing comes out silently wrong:
 
 * the ground truth must have one box per frame: a folder whose frame
@@ -60,7 +72,12 @@ from mmusot.apis.video import (
     open_source,
     track_video,
 )
-from mmusot.cli.tracker_args import add_allow_partial_arg
+from mmusot.cli.tracker_args import (
+    add_allow_partial_arg,
+    add_backend_args,
+    build_runtime,
+    check_backend_args,
+)
 from mmusot.config import CONFIG_DIR
 
 #: USOT-MobileNetV2, the model `make demo` and the CPU configs train.
@@ -83,13 +100,23 @@ __all__ = [
 ]
 
 
+EPILOG = """examples:
+  mmusot-track clip.mp4 --init-box 120,80,60,90 --config CONFIG \\
+      --checkpoint usot.pth
+  mmusot-track SEQ_FOLDER --onnx DIR              # exported, onnxruntime
+  mmusot-track SEQ_FOLDER --backend openvino --onnx DIR --threads 2
+  (DIR: written by mmusot-export CONFIG CHECKPOINT DIR)"""
+
+
 # -------------------------------------------------------------------- CLI
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
 
     parser = argparse.ArgumentParser(
         description='Track one object in a video, a frame folder or a '
-        'webcam; write an annotated mp4 and the boxes.'
+        'webcam; write an annotated mp4 and the boxes.',
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         'input',
@@ -105,12 +132,25 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--config',
-        default=DEFAULT_CONFIG,
-        help='tracker config (default: USOT-MobileNetV2 test config)',
+        help='tracker config (default: USOT-MobileNetV2 test config); '
+        '--backend pytorch only',
     )
-    parser.add_argument('--checkpoint', help='tracker weights')
+    parser.add_argument(
+        '--checkpoint', help='tracker weights (--backend pytorch only)'
+    )
     add_allow_partial_arg(parser)
-    parser.add_argument('--device', default='cpu', help='cpu, cuda:0, ...')
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help='cpu, cuda:0, ... (the runtime backends: cpu or cuda)',
+    )
+    add_backend_args(parser)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help="CPU threads: torch's (default: torch's own) or the "
+        "runtime's (default: all CPUs this process may use)",
+    )
     parser.add_argument(
         '--out',
         help='annotated video (default: work_dirs/demo/<input name>.mp4)',
@@ -135,13 +175,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='config overrides key=value (as tools/test.py)',
+        help='config overrides key=value (as tools/test.py; with --onnx '
+        'only model.test_cfg.KEY=VALUE)',
     )
     args = parser.parse_args(argv)
     if (args.input is None) == (args.webcam is None):
         parser.error('give either an input (video/folder) or --webcam N')
     if args.max_frames is not None and args.max_frames < 1:
         parser.error('--max-frames must be >= 1')
+    if args.threads is not None and args.threads < 1:
+        parser.error('--threads must be >= 1')
+    check_backend_args(parser, args)
+    if args.backend == 'pytorch' and args.config is None:
+        args.config = DEFAULT_CONFIG
     return args
 
 
@@ -149,8 +195,20 @@ def run(args: argparse.Namespace) -> dict:
     """Track as ``args`` say (:func:`mmusot.apis.video.track_video`),
     print the summary; raises :class:`TrackingError` on bad input."""
     source = open_source(args.input, args.webcam)
+    backend = getattr(args, 'backend', 'pytorch')
 
     def build():
+        if backend != 'pytorch':
+            from mmusot.runtime import DeployError
+
+            try:
+                return build_runtime(args)
+            except DeployError as err:
+                raise TrackingError(str(err)) from None
+        if getattr(args, 'threads', None):
+            import torch
+
+            torch.set_num_threads(args.threads)
         tracker = load_tracker(
             args.config,
             args.checkpoint,

@@ -11,6 +11,16 @@ absolute paths (the toolkit runs trackers in a temporary folder)::
         --print-trackers-ini USOT_MNv2 >> vot_ws/trackers.ini
     vot evaluate --workspace vot_ws USOT_MNv2
 
+An exported USOT (``mmusot-export CONFIG CHECKPOINT DIR``) runs on the
+torch-free runtime instead, ONNX Runtime (``--onnx DIR`` alone) or
+OpenVINO, with no config or checkpoint::
+
+    mmusot-vot-trax --onnx work_dirs/deploy/usot_mnv2 --threads 2 \\
+        --print-trackers-ini USOT_MNv2_ORT >> vot_ws/trackers.ini
+    mmusot-vot-trax --backend openvino --onnx work_dirs/deploy/usot_mnv2 \\
+        --cfg-options model.test_cfg.crop_mode=official \\
+        --print-trackers-ini USOT_MNv2_OV >> vot_ws/trackers.ini
+
 Any mmtrack SOT config works (``mmtrack::sot/...`` names too);
 ``--opencv MIL`` serves an OpenCV baseline instead of a model. Needs the
 optional extra ``vot`` (``pip install 'vot-trax>=4.0.2,<5'``). Exit
@@ -43,16 +53,26 @@ from .tracker_args import add_tracker_args, build, check_tracker_args
 DEFAULT_INI_TIMEOUT = 300
 #: Exit status for bad command-line arguments (argparse's).
 EXIT_USAGE = 2
+EPILOG = """examples:
+  mmusot-vot-trax CONFIG --checkpoint usot.pth --print-trackers-ini USOT
+  mmusot-vot-trax --onnx DIR --print-trackers-ini USOT_ORT  # exported model
+  mmusot-vot-trax --backend openvino --onnx DIR --print-trackers-ini USOT_OV
+  mmusot-vot-trax --opencv MIL --print-trackers-ini MIL"""
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
     parser = argparse.ArgumentParser(
-        prog='mmusot-vot-trax', description=__doc__.splitlines()[0]
+        prog='mmusot-vot-trax',
+        description=__doc__.splitlines()[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_tracker_args(parser)
     parser.add_argument(
-        '--name', help='tracker name in the handshake (default: config)'
+        '--name',
+        help='tracker name in the handshake (default: the config name, '
+        'the --onnx folder name and backend, or opencv-KIND)',
     )
     parser.add_argument(
         '--polygon-box',
@@ -101,6 +121,8 @@ def serve_command(args: argparse.Namespace) -> List[str]:
     command = [sys.executable, '-m', 'mmusot.cli.vot_trax']
     if args.config is not None:
         command.append(_absolute(args.config))
+    elif args.onnx is not None:
+        command += ['--backend', args.backend, '--onnx', _absolute(args.onnx)]
     else:
         command += ['--opencv', args.opencv]
     if args.checkpoint:
@@ -122,6 +144,19 @@ def serve_command(args: argparse.Namespace) -> List[str]:
     return command
 
 
+def tracker_name(args: argparse.Namespace) -> str:
+    """The handshake's tracker name: ``--name``, else ``opencv-KIND``,
+    ``<--onnx folder name>-<backend>`` or the config's file name."""
+    if args.name:
+        return args.name
+    if args.opencv:
+        return f'opencv-{args.opencv}'
+    if args.onnx is not None:
+        folder = osp.basename(osp.normpath(osp.abspath(args.onnx)))
+        return f'{folder}-{args.backend}'
+    return osp.splitext(osp.basename(args.config))[0]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command; returns the exit status."""
     args = parse_args(argv)
@@ -140,13 +175,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_OK
     # Before anything logs: stdout now belongs to the protocol alone.
     isolate_protocol_streams()
-    name = args.name or (
-        f'opencv-{args.opencv}'
-        if args.opencv
-        else osp.splitext(osp.basename(args.config))[0]
-    )
     options = dict(
-        name=name,
+        name=tracker_name(args),
         description=shlex.join(sys.argv[1:] if argv is None else argv),
         polygon_mode=args.polygon_box,
         image_formats=args.image_formats,
@@ -157,6 +187,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         reason = f'cannot start the tracker: {type(err).__name__}: {err}'
         print(f'mmusot-vot-trax: {reason}', file=sys.stderr)
         return TraxTrackerServer(None, **options).fail(reason)
+    if args.onnx is not None:  # what the folder holds, then the command
+        options['description'] = (
+            f'{tracker.package.model} (exported), on {args.backend}: '
+            + options['description']
+        )
     return TraxTrackerServer(tracker, **options).run()
 
 

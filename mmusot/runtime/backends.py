@@ -59,7 +59,9 @@ class OnnxRuntimeBackend:
         options.inter_op_num_threads = 1
         # no busy-waiting between calls: the tracker's numpy work (and any
         # other model in the process) gets the cores back at once
-        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        options.add_session_config_entry(
+            'session.intra_op.allow_spinning', '0'
+        )
         options.graph_optimization_level = (
             ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         )

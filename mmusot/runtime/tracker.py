@@ -381,4 +381,3 @@ class MultiTracker(_Runtime, BaseMultiTracker):
             RuntimeEngine(package, backend, threads, device, test_cfg),
             batch,
         )
-

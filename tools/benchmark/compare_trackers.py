@@ -8,6 +8,10 @@ mmtrack's ``SOTMetric``, as ``tools/test.py`` scores the OTB folder config
 (:func:`mmusot.evaluation.evaluate_ope`). Trackers:
 
 * ``--usot-config`` + ``--usot-checkpoint``: mmusot's USOT (optional);
+* ``--onnx DIR``: the same tracker exported by ``mmusot-export``, on the
+  torch-free runtime (optional; ``--backend onnxruntime`` by default,
+  ``--backend openvino``, or both: one row each, named
+  ``<--usot-name>-<backend>``);
 * OpenCV MIL (always), KCF and CSRT when opencv-contrib is installed (an
   optional extra; skipped with a note otherwise);
 * OpenCV NanoTrack v2 from its two ONNX files (``--nanotrack DIR``;
@@ -34,6 +38,11 @@ Examples::
         --usot-config configs/usot/usot_r50_test-otb-folder.py \\
         --usot-checkpoint work_dirs/usot/epoch_30.pth \\
         --mmtrack SiamRPN++ "$SIAMRPN_CONFIG" siamrpn.pth
+    python tools/benchmark/compare_trackers.py \\
+        --usot-config configs/usot/usot_mobilenetv2_test-otb-folder.py \\
+        --usot-checkpoint work_dirs/demo/epoch_15.pth \\
+        --onnx work_dirs/deploy/usot_mnv2 --backend onnxruntime openvino \\
+        --threads 2        # PyTorch vs its export on ONNX Runtime, OpenVINO
 
 where ``SIAMRPN_CONFIG=mmtrack::sot/siamese_rpn/siamese-rpn_r50_8xb16-20e_
 imagenetvid-imagenetdet-coco_test-otb100.py`` (one word).
@@ -56,12 +65,22 @@ DEFAULT_NANOTRACK = osp.join(SHARED_DATA, 'baselines', 'nanotrack')
 #: OpenCV trackers run by default (those absent from the build are noted).
 DEFAULT_OPENCV = ('MIL', 'KCF', 'CSRT')
 META_FILE = 'meta.json'
+EPILOG = """examples:
+  compare_trackers.py --usot-config CONFIG --usot-checkpoint CKPT
+  compare_trackers.py --onnx DIR               # exported USOT, onnxruntime
+  compare_trackers.py --usot-config CONFIG --usot-checkpoint CKPT \\
+      --onnx DIR --backend onnxruntime openvino  # PyTorch vs its export
+  (DIR: written by mmusot-export CONFIG CKPT DIR)"""
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from mmusot.cli.tracker_args import RUNTIME_BACKENDS, runtime_device_error
+
     parser = argparse.ArgumentParser(
         description='Success AUC, precision@20 and fps of USOT, OpenCV '
-        'trackers and mmtrack models on OTB-style sequences.'
+        'trackers and mmtrack models on OTB-style sequences.',
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         '--data-root',
@@ -80,7 +99,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--usot-config', help='USOT test config')
     parser.add_argument('--usot-checkpoint', help='USOT checkpoint')
     parser.add_argument(
-        '--usot-name', default='USOT', help='USOT name in the table'
+        '--usot-name',
+        default='USOT',
+        help='USOT name in the table (the --onnx rows: NAME-BACKEND)',
+    )
+    parser.add_argument(
+        '--onnx',
+        metavar='DIR',
+        help='an exported USOT (the folder written by mmusot-export), run '
+        'on each --backend without torch',
+    )
+    parser.add_argument(
+        '--backend',
+        '--backends',
+        dest='backend',
+        nargs='+',
+        choices=list(RUNTIME_BACKENDS),
+        metavar='BACKEND',
+        help=f'runtime(s) of --onnx: {", ".join(RUNTIME_BACKENDS)}, one row '
+        'each (default: onnxruntime); '
+        'the PyTorch USOT is --usot-config + --usot-checkpoint',
     )
     parser.add_argument(
         '--mmtrack',
@@ -109,15 +147,33 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--no-nanotrack', action='store_true', help='skip NanoTrack'
     )
     parser.add_argument(
-        '--device', default='cpu', help='device of the mmtrack models'
+        '--device',
+        default='cpu',
+        help='device of the mmtrack models (and of --onnx: cpu or cuda)',
     )
     parser.add_argument(
-        '--threads', type=int, help='torch and OpenCV CPU threads'
+        '--threads',
+        type=int,
+        help='torch, OpenCV and --onnx runtime CPU threads',
     )
     parser.add_argument(
         '--force', action='store_true', help='ignore cached results'
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error('--threads must be >= 1')
+    if args.backend is not None and args.onnx is None:
+        parser.error(
+            '--backend picks the runtime of an exported tracker: give '
+            '--onnx DIR (a folder written by mmusot-export)'
+        )
+    if args.onnx is not None:
+        args.backend = list(dict.fromkeys(args.backend or ['onnxruntime']))
+        for backend in args.backend:
+            error = runtime_device_error(backend, args.device)
+            if error:
+                parser.error(error)
+    return args
 
 
 class TrackerSpec:
@@ -172,6 +228,50 @@ def model_spec(
     )
 
 
+def _backend_version(backend: str) -> Optional[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in {
+        'onnxruntime': ('onnxruntime', 'onnxruntime-gpu'),
+        'openvino': ('openvino',),
+    }[backend]:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return None
+
+
+def runtime_spec(
+    name: str,
+    folder: str,
+    backend: str,
+    device: str = 'cpu',
+    threads: Optional[int] = None,
+) -> TrackerSpec:
+    """An exported USOT on :class:`mmusot.runtime.Tracker`; raises
+    :class:`~mmusot.runtime.DeployError` for a bad folder."""
+    from mmusot.runtime import DeployPackage, Tracker
+
+    package = DeployPackage.load(folder)
+
+    def build():
+        return Tracker(package, backend, threads=threads, device=device)
+
+    return TrackerSpec(
+        name,
+        build,
+        dict(
+            kind='runtime',
+            backend=backend,
+            version=_backend_version(backend),
+            device=device,
+            deploy=_file_signature(osp.join(folder, 'deploy.json')),
+            graphs=[_file_signature(p) for p in package.files.values()],
+        ),
+    )
+
+
 def opencv_spec(kind: str, nanotrack_dir: Optional[str] = None) -> TrackerSpec:
     """An OpenCV tracker; raises RuntimeError when OpenCV lacks it."""
     import cv2
@@ -213,6 +313,16 @@ def collect_specs(args) -> Tuple[List[TrackerSpec], List[str]]:
                 args.usot_config,
                 args.usot_checkpoint,
                 args.device,
+            )
+        )
+    for backend in args.backend if getattr(args, 'onnx', None) else []:
+        specs.append(
+            runtime_spec(
+                f'{args.usot_name}-{backend}',
+                args.onnx,
+                backend,
+                args.device,
+                args.threads,
             )
         )
     for name, config, checkpoint in args.mmtrack:
