@@ -19,10 +19,11 @@ Examples::
     python tools/benchmark/track_speed.py --device cpu --threads 2 \
         --trackers usot --crop-modes exact official --precisions fp32
     # PyTorch vs the exported graphs (mmusot.runtime), same weights,
-    # interleaved frame by frame
+    # interleaved frame by frame; plus a trained export and its int8 copy
     python tools/benchmark/track_speed.py --threads 2 --precisions fp32 \
         --trackers usot usot-mobilenetv2 --crop-modes exact \
-        --backends pytorch onnxruntime openvino
+        --backends pytorch onnxruntime openvino \
+        --onnx work_dirs/onnx work_dirs/onnx_int8
 
 With ``--backends`` the USOT models are also exported (``mmusot-export``'s
 graphs of the same weights) and tracked by :mod:`mmusot.runtime`; the "vs
@@ -115,6 +116,15 @@ def parse_args() -> argparse.Namespace:
         help='USOT backends to time: PyTorch, and the mmusot-export graphs '
         'of the same weights on ONNX Runtime / OpenVINO (mmusot.runtime, '
         'fp32 only). Defaults to pytorch.',
+    )
+    parser.add_argument(
+        '--onnx',
+        nargs='+',
+        default=[],
+        metavar='DIR',
+        help='more mmusot-export folders to time (e.g. an int8 copy from '
+        'tools/deploy/quantize.py), on each runtime backend of --backends '
+        '(onnxruntime when none); rows named after the folder',
     )
     parser.add_argument(
         '--crop-modes',
@@ -375,6 +385,12 @@ def main() -> None:
         )
         for model in models.values():
             model.to(device)
+    for folder in args.onnx:
+        from mmusot.runtime import Tracker
+
+        for backend in runtime_backends or ['onnxruntime']:
+            name = f'{osp.basename(osp.normpath(folder))} [{backend}]'
+            runtimes[name] = Tracker(folder, backend, args.threads)
 
     if usot is not None:
         params = sum(p.numel() for p in usot.parameters())
