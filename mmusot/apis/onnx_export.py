@@ -23,6 +23,7 @@ from ..models.layers.prroi_pool import prroi_pool2d
 from ..models.track_heads.usot_head import CLS_LOGIT_SCALE
 from ..runtime.package import (
     GRAPH_FILES,
+    GRAPH_OUTPUTS,
     DeployPackage,
     Geometry,
     write_deploy_json,
@@ -349,14 +350,14 @@ def _graphs(model: nn.Module, test_cfg: USOTTestConfig, geometry: Geometry):
             BackboneGraph(model),
             (torch.zeros(2, 3, side, side),),
             ['image'],
-            ['features'],
+            list(GRAPH_OUTPUTS['backbone']),
             dict(image={0: 'batch', 2: 'height', 3: 'width'}, features=maps),
         ),
         kernel=(
             KernelGraph(model),
             (torch.rand(2, c, t, t), cells),
             ['features', 'cells'],
-            ['cls_kernel', 'reg_kernel'],
+            list(GRAPH_OUTPUTS['kernel']),
             dict(
                 features=maps, cells=batch, cls_kernel=batch, reg_kernel=batch
             ),
@@ -371,7 +372,7 @@ def _graphs(model: nn.Module, test_cfg: USOTTestConfig, geometry: Geometry):
                 torch.ones(2, 3),
             ),
             list(HEAD_INPUTS),
-            ['cls_logits', 'reg', 'memory_logits'],
+            list(GRAPH_OUTPUTS['head']),
             dict(
                 features=maps,
                 cls_kernel=batch,

@@ -4,7 +4,8 @@
 ``mmusot-vot-trax`` and ``mmusot-got10k`` run either a model (an mmtrack
 SOT config, weights, device, config overrides), an exported USOT on the
 torch-free runtime (:mod:`mmusot.runtime`: ``--onnx DIR`` written by
-``mmusot-export``, ``--backend onnxruntime|openvino``) or an OpenCV
+``mmusot-export``, ``--backend onnxruntime|openvino|opencv``) or an
+OpenCV
 tracker, with the same options and checks.
 
 The backend switch (:func:`add_backend_args`, :func:`check_backend_args`,
@@ -89,7 +90,7 @@ def add_allow_partial_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_backend_args(parser: argparse.ArgumentParser) -> None:
-    """``--backend pytorch|onnxruntime|openvino`` and ``--onnx DIR``.
+    """``--backend pytorch|onnxruntime|openvino|opencv`` and ``--onnx DIR``.
 
     Check them with :func:`check_backend_args` (which also resolves the
     default ``args.backend``)."""
@@ -97,8 +98,9 @@ def add_backend_args(parser: argparse.ArgumentParser) -> None:
         '--backend',
         choices=BACKENDS,
         help='what runs the tracker: pytorch (the config and --checkpoint), '
-        'or the exported --onnx folder on onnxruntime or openvino, without '
-        'torch (default: pytorch, or onnxruntime when --onnx is given)',
+        'or the exported --onnx folder on onnxruntime, openvino or opencv '
+        "(OpenCV's DNN module), without torch (default: pytorch, or "
+        'onnxruntime when --onnx is given)',
     )
     parser.add_argument(
         '--onnx',
@@ -154,8 +156,8 @@ def runtime_device_error(backend: str, device: str) -> Optional[str]:
             f'--device {device}: --backend {backend} runs on cpu or cuda '
             '(one GPU, the first; cuda:N is for --backend pytorch)'
         )
-    if backend == 'openvino' and device != 'cpu':
-        return '--backend openvino runs on the CPU (--device cpu)'
+    if backend in ('openvino', 'opencv') and device != 'cpu':
+        return f'--backend {backend} runs on the CPU (--device cpu)'
     return None
 
 

@@ -1,11 +1,13 @@
 # mmusot: USOT, the unsupervised single object tracker, for MMTracking 1.x.
-"""Inference engines for the exported graphs: ONNX Runtime and OpenVINO.
+"""Inference engines for the exported graphs: ONNX Runtime, OpenVINO and
+OpenCV's DNN module.
 
 Each backend loads the three graphs of a :class:`~.package.DeployPackage`
 and runs one by role with numpy inputs, returning numpy outputs in the
-graph's output order. OpenCV's DNN module is not offered: it cannot run
-these graphs, whose depthwise correlation multiplies two runtime tensors
-and whose shapes (batch, memory entries, crop size) are dynamic.
+graph's output order. The graphs have dynamic shapes (batch, memory
+entries, crop size) and multiply runtime tensors (the correlation); all
+three run them (OpenCV from its 5.x DNN engine on). ``'opencv'`` needs
+nothing beyond OpenCV itself.
 """
 
 import os
@@ -13,10 +15,10 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .package import DeployError, DeployPackage
+from .package import GRAPH_OUTPUTS, DeployError, DeployPackage
 
 #: ``--backend`` values of the deployment runtime.
-RUNTIME_BACKENDS = ('onnxruntime', 'openvino')
+RUNTIME_BACKENDS = ('onnxruntime', 'openvino', 'opencv')
 
 
 def _threads(threads: Optional[int]) -> int:
@@ -141,6 +143,51 @@ class OpenVINOBackend:
         ]
 
 
+class OpenCVBackend:
+    """The graphs on OpenCV's DNN module (CPU).
+
+    Args:
+        package (DeployPackage): the exported folder.
+        threads (int, optional): OpenCV's thread count (process-wide:
+            ``cv2.setNumThreads``). Defaults to OpenCV's own.
+        device (str): ``'cpu'`` only. Defaults to 'cpu'.
+    """
+
+    name = 'opencv'
+
+    def __init__(
+        self,
+        package: DeployPackage,
+        threads: Optional[int] = None,
+        device: str = 'cpu',
+    ) -> None:
+        import cv2
+
+        if device != 'cpu':
+            raise DeployError(
+                f'the opencv backend runs on the CPU only, not {device!r}'
+            )
+        if threads:
+            cv2.setNumThreads(int(threads))
+        self.nets = {}
+        for role, path in package.files.items():
+            try:
+                self.nets[role] = cv2.dnn.readNetFromONNX(path)
+            except cv2.error as err:
+                message = str(err).strip().splitlines()[-1]
+                raise DeployError(
+                    f'{path}: OpenCV {cv2.__version__} cannot load it '
+                    f'({message}); use --backend onnxruntime'
+                ) from None
+
+    def run(self, role: str, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """Run graph ``role`` on ``feeds``; outputs in graph order."""
+        net = self.nets[role]
+        for name, value in feeds.items():
+            net.setInput(value, name)
+        return list(net.forward(list(GRAPH_OUTPUTS[role])))
+
+
 def make_backend(
     package: DeployPackage,
     backend: str = 'onnxruntime',
@@ -156,6 +203,8 @@ def make_backend(
         return OnnxRuntimeBackend(package, threads, device)
     if backend == 'openvino':
         return OpenVINOBackend(package, threads, device)
+    if backend == 'opencv':
+        return OpenCVBackend(package, threads, device)
     raise DeployError(
         f'unknown runtime backend {backend!r}; choose one of '
         f'{RUNTIME_BACKENDS}'

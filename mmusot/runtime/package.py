@@ -39,6 +39,12 @@ GRAPH_FILES = {
     'kernel': 'kernel.onnx',
     'head': 'head.onnx',
 }
+#: The graphs' outputs, by role, in order.
+GRAPH_OUTPUTS = {
+    'backbone': ('features',),
+    'kernel': ('cls_kernel', 'reg_kernel'),
+    'head': ('cls_logits', 'reg', 'memory_logits'),
+}
 DEPLOY_JSON = 'deploy.json'
 #: ``geometry`` keys ``deploy.json`` must hold.
 GEOMETRY_KEYS = (

@@ -52,8 +52,8 @@ class RuntimeEngine:
     Args:
         package (str | DeployPackage): the folder written by
             ``mmusot-export`` (or it, loaded).
-        backend (str): ``'onnxruntime'`` or ``'openvino'``. Defaults to
-            'onnxruntime'.
+        backend (str): ``'onnxruntime'``, ``'openvino'`` or ``'opencv'``.
+            Defaults to 'onnxruntime'.
         threads (int, optional): inference threads. Defaults to the CPUs
             this process may use.
         device (str): ``'cpu'`` (or ``'cuda'`` with onnxruntime-gpu).
@@ -332,7 +332,7 @@ class Tracker(_Runtime, BaseTracker):
 
     Args:
         package (str | DeployPackage): the ``mmusot-export`` folder.
-        backend (str): ``'onnxruntime'`` or ``'openvino'``.
+        backend (str): ``'onnxruntime'``, ``'openvino'`` or ``'opencv'``.
         threads (int, optional): inference threads.
         device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
         test_cfg (dict, optional): settings overriding the exported ones.
@@ -359,7 +359,7 @@ class MultiTracker(_Runtime, BaseMultiTracker):
 
     Args:
         package (str | DeployPackage): the ``mmusot-export`` folder.
-        backend (str): ``'onnxruntime'`` or ``'openvino'``.
+        backend (str): ``'onnxruntime'``, ``'openvino'`` or ``'opencv'``.
         threads (int, optional): inference threads.
         device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
         test_cfg (dict, optional): settings overriding the exported ones.

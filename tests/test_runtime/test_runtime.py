@@ -148,13 +148,13 @@ def test_multitracker_follows_the_pytorch_one(tiny, clip):
             assert box_iou(expected[key][0], found[key][0]) >= MIN_IOU
 
 
-def test_openvino_runs_the_same_graphs(tiny, clip):
-    pytest.importorskip('openvino')
+@pytest.mark.parametrize('backend', ['openvino', 'opencv'])
+def test_other_backends_run_the_same_graphs(tiny, clip, backend):
+    if backend == 'openvino':
+        pytest.importorskip('openvino')
     _, package = tiny
     frames, boxes = clip
-    trackers = [
-        Tracker(package, backend) for backend in ('onnxruntime', 'openvino')
-    ]
+    trackers = [Tracker(package, name) for name in ('onnxruntime', backend)]
     for tracker in trackers:
         tracker.init(frames[0], boxes[0])
     for frame in frames[1:4]:

@@ -234,6 +234,7 @@ def _backend_version(backend: str) -> Optional[str]:
     for dist in {
         'onnxruntime': ('onnxruntime', 'onnxruntime-gpu'),
         'openvino': ('openvino',),
+        'opencv': ('opencv-python', 'opencv-contrib-python'),
     }[backend]:
         try:
             return version(dist)

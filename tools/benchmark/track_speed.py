@@ -112,7 +112,7 @@ def parse_args() -> argparse.Namespace:
         '--backend',
         nargs='+',
         default=['pytorch'],
-        choices=['pytorch', 'onnxruntime', 'openvino'],
+        choices=['pytorch', 'onnxruntime', 'openvino', 'opencv'],
         help='USOT backends to time: PyTorch, and the mmusot-export graphs '
         'of the same weights on ONNX Runtime / OpenVINO (mmusot.runtime, '
         'fp32 only). Defaults to pytorch.',

@@ -188,7 +188,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--sequences', nargs='+', default=None)
     parser.add_argument('--max-frames', type=int, default=None)
     parser.add_argument(
-        '--backend', default='onnxruntime', choices=['onnxruntime', 'openvino']
+        '--backend',
+        default='onnxruntime',
+        choices=['onnxruntime', 'openvino', 'opencv'],
     )
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument(
