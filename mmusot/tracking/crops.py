@@ -52,8 +52,9 @@ def crop_exact(
     The window starts at :func:`~mmusot.tracking.postprocess.
     crop_window_origin`; output pixel ``o`` samples window coordinate
     ``min(max((o + 0.5) sz / out - 0.5, 0), sz - 1)`` bilinearly, pixels
-    outside the frame being ``pad_value``. Separable: rows, then columns,
-    touching only the frame pixels the window needs.
+    outside the frame being ``pad_value``: the float32 window resized by
+    ``cv2.resize`` (``INTER_LINEAR``; for float images its coefficients
+    are exactly these, in float arithmetic).
 
     Args:
         frame (np.ndarray): of shape (H, W, C), uint8 (or float).
@@ -71,7 +72,6 @@ def crop_exact(
             f'crop of a non-finite window (centre {list(center)}, side '
             f'{side}): the tracker state is not finite'
         )
-    height, width = frame.shape[:2]
     size = int(side)
     x0, y0 = (
         int(v)
@@ -79,16 +79,36 @@ def crop_exact(
             np.asarray(center, dtype=np.float32), np.float32(side)
         )
     )
-    window = np.empty((size, size, frame.shape[2]), dtype=np.float32)
-    window[:] = np.asarray(pad_value, dtype=np.float32)
+    # float input: OpenCV's bilinear coefficients are exact floats (the
+    # fixed-point path is for 8-bit images only)
+    window = _window(frame, x0, y0, size, pad_value, np.float32)
+    return _resize(window, out_size)
+
+
+def _window(
+    frame: np.ndarray,
+    x0: int,
+    y0: int,
+    size: int,
+    pad_value: np.ndarray,
+    dtype: type,
+) -> np.ndarray:
+    """The ``size``-pixel square of ``frame`` at ``(x0, y0)``, ``pad_value``
+    outside it, as ``dtype``; only the window is materialised."""
+    height, width = frame.shape[:2]
+    window = np.empty((size, size, frame.shape[2]), dtype=dtype)
+    window[:] = np.asarray(pad_value).astype(dtype)
     xa, xb = max(x0, 0), min(x0 + size, width)
     ya, yb = max(y0, 0), min(y0 + size, height)
     if xa < xb and ya < yb:
         window[ya - y0 : yb - y0, xa - x0 : xb - x0] = frame[ya:yb, xa:xb]
-    if size == out_size:
+    return window
+
+
+def _resize(window: np.ndarray, out_size: int) -> np.ndarray:
+    """``window`` resized to ``out_size`` (OpenCV ``INTER_LINEAR``)."""
+    if window.shape[0] == out_size:
         return window
-    # float input: OpenCV's bilinear coefficients are exact floats (the
-    # fixed-point path is for 8-bit images only)
     return cv2.resize(
         window, (out_size, out_size), interpolation=cv2.INTER_LINEAR
     )
@@ -136,7 +156,6 @@ def crop_official(
     Returns:
         np.ndarray: of shape (out_size, out_size, C), uint8.
     """
-    height, width = frame.shape[:2]
     if not all(math.isfinite(float(v)) for v in (*center, side)):
         raise ValueError(
             f'official crop of a non-finite window (centre {list(center)}, '
@@ -148,14 +167,4 @@ def crop_official(
         raise ValueError(f'crop side must be a positive integer, got {side}')
     x0 = int(round(float(center[0]) - (size + 1) / 2))
     y0 = int(round(float(center[1]) - (size + 1) / 2))
-    window = np.empty((size, size, frame.shape[2]), dtype=np.uint8)
-    window[:] = pad_value
-    xa, xb = max(x0, 0), min(x0 + size, width)
-    ya, yb = max(y0, 0), min(y0 + size, height)
-    if xa < xb and ya < yb:
-        window[ya - y0 : yb - y0, xa - x0 : xb - x0] = frame[ya:yb, xa:xb]
-    if size == out_size:
-        return window
-    return cv2.resize(
-        window, (out_size, out_size), interpolation=cv2.INTER_LINEAR
-    )
+    return _resize(_window(frame, x0, y0, size, pad_value, np.uint8), out_size)

@@ -69,6 +69,10 @@ class MemoryQueueIndex:
         self.mode = mode
         self.init_score = init_score
         self.num_history = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        """Forget the stored entries (subclasses hold them)."""
 
     @property
     def num_segments(self) -> int:
@@ -136,20 +140,10 @@ class NumpyMemoryQueue(MemoryQueueIndex):
     kernel); :meth:`build_queue` stacks the chosen ones. Same selection as
     the torch queue: the first maximum of each range wins.
 
-    Args:
-        queue_size (int): N_q. Defaults to 7.
-        mode (str): ``'official'`` or ``'corrected'``.
-        init_score (float): score of the first history entry. Defaults to
-            0.9.
+    Args: as :class:`MemoryQueueIndex`.
     """
 
-    def __init__(
-        self,
-        queue_size: int = 7,
-        mode: str = 'official',
-        init_score: float = 0.9,
-    ) -> None:
-        super().__init__(queue_size, mode, init_score)
+    def _clear(self) -> None:
         self._init_pair: Optional[np.ndarray] = None
         self._entries: List[np.ndarray] = []
         self._scores: List[float] = []

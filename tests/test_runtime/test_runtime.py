@@ -276,3 +276,28 @@ def test_non_usot_model_is_refused(tmp_path):
     )
     with pytest.raises(ExportError, match='not a USOT model'):
         export_model(model, str(tmp_path / 'out'), 'siamrpn.py')
+
+
+@pytest.mark.parametrize('mode', ['official', 'corrected'])
+def test_numpy_memory_queue_selects_as_the_torch_one(mode):
+    import torch
+
+    from mmusot.models.sot.usot_memory import USOTMemoryQueue
+    from mmusot.tracking.memory import NumpyMemoryQueue
+
+    rng = np.random.default_rng(0)
+    feats = rng.random((40, 2, 3, 3), dtype=np.float32)
+    scores = rng.random(40, dtype=np.float32)
+    flip = rng.random((2, 3, 3), dtype=np.float32)
+    ours, theirs = NumpyMemoryQueue(7, mode), USOTMemoryQueue(7, mode)
+    ours.reset(feats[0], flip)
+    theirs.reset(torch.from_numpy(feats[0]), torch.from_numpy(flip))
+    for feat, score in zip(feats[1:], scores[1:]):
+        ours.append(feat, score)
+        theirs.append(torch.from_numpy(feat), torch.tensor(score))
+        assert np.array_equal(ours.build_queue(), theirs.build_queue().numpy())
+        kernels, counts = ours.build_distinct_queue()
+        ref_kernels, ref_counts = theirs.build_distinct_queue()
+        assert np.array_equal(kernels, ref_kernels.numpy())
+        expected = np.ones(len(kernels)) if ref_counts is None else ref_counts
+        assert np.array_equal(counts, np.asarray(expected, np.float32))

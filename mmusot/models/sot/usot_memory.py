@@ -35,22 +35,10 @@ class USOTMemoryQueue(MemoryQueueIndex):
     alone, and the device only takes a masked ``argmax`` (first maximum
     wins, like numpy).
 
-    Args:
-        queue_size (int): N_q, the number of kernels handed to the memory
-            head. Defaults to 7.
-        mode (str): ``'official'`` or ``'corrected'``. Defaults to
-            ``'official'``.
-        init_score (float): score of the first history entry. Defaults to
-            0.9.
+    Args: as :class:`~mmusot.tracking.memory.MemoryQueueIndex`.
     """
 
-    def __init__(
-        self,
-        queue_size: int = 7,
-        mode: str = 'official',
-        init_score: float = 0.9,
-    ) -> None:
-        super().__init__(queue_size, mode, init_score)
+    def _clear(self) -> None:
         self._init_pair: Optional[Tensor] = None
         self._feats: Optional[Tensor] = None
         self._scores: Optional[Tensor] = None
