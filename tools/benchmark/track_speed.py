@@ -385,12 +385,14 @@ def main() -> None:
         )
         for model in models.values():
             model.to(device)
+    extra = set()
     for folder in args.onnx:
         from mmusot.runtime import Tracker
 
         for backend in runtime_backends or ['onnxruntime']:
             name = f'{osp.basename(osp.normpath(folder))} [{backend}]'
             runtimes[name] = Tracker(folder, backend, args.threads)
+            extra.add(name)
 
     if usot is not None:
         params = sum(p.numel() for p in usot.parameters())
@@ -426,15 +428,16 @@ def main() -> None:
             frames_np,
         )
         for name, samples in times.items():
+            row_label = 'as exported' if name in extra else label
             if isinstance(samples, str) or not samples:
                 rows.append(
-                    (name, label, None, str(samples or 'no frame')[:90])
+                    (name, row_label, None, str(samples or 'no frame')[:90])
                 )
                 continue
             rows.append(
                 (
                     name,
-                    label,
+                    row_label,
                     statistics.median(samples),
                     f'{len(samples)} frames, min {min(samples) * 1e3:.1f} ms',
                 )
