@@ -67,12 +67,7 @@ def crop_exact(
     Returns:
         np.ndarray: of shape (out_size, out_size, C), float32.
     """
-    if not all(math.isfinite(float(v)) for v in (*center, side)):
-        raise ValueError(
-            f'crop of a non-finite window (centre {list(center)}, side '
-            f'{side}): the tracker state is not finite'
-        )
-    size = int(side)
+    size = _checked_side(center, side, 'exact')
     x0, y0 = (
         int(v)
         for v in crop_window_origin(
@@ -83,6 +78,21 @@ def crop_exact(
     # fixed-point path is for 8-bit images only)
     window = _window(frame, x0, y0, size, pad_value, np.float32)
     return _resize(window, out_size)
+
+
+def _checked_side(center: Sequence[float], side: float, mode: str) -> int:
+    """The crop side as an int, after checking the window is finite and
+    the side a positive integer."""
+    if not all(math.isfinite(float(v)) for v in (*center, side)):
+        raise ValueError(
+            f'{mode} crop of a non-finite window (centre {list(center)}, '
+            f'side {side}): the tracker state is not finite, i.e. the '
+            'network returned NaN/inf (untrained or broken weights?)'
+        )
+    size = int(side)
+    if size < 1 or size != side:
+        raise ValueError(f'crop side must be a positive integer, got {side}')
+    return size
 
 
 def _window(
@@ -156,15 +166,7 @@ def crop_official(
     Returns:
         np.ndarray: of shape (out_size, out_size, C), uint8.
     """
-    if not all(math.isfinite(float(v)) for v in (*center, side)):
-        raise ValueError(
-            f'official crop of a non-finite window (centre {list(center)}, '
-            f'side {side}): the tracker state is not finite, i.e. the '
-            'network returned NaN/inf (untrained or broken weights?)'
-        )
-    size = int(side)
-    if size < 1 or size != side:
-        raise ValueError(f'crop side must be a positive integer, got {side}')
+    size = _checked_side(center, side, 'official')
     x0 = int(round(float(center[0]) - (size + 1) / 2))
     y0 = int(round(float(center[1]) - (size + 1) / 2))
     return _resize(_window(frame, x0, y0, size, pad_value, np.uint8), out_size)

@@ -301,3 +301,39 @@ def test_numpy_memory_queue_selects_as_the_torch_one(mode):
         assert np.array_equal(kernels, ref_kernels.numpy())
         expected = np.ones(len(kernels)) if ref_counts is None else ref_counts
         assert np.array_equal(counts, np.asarray(expected, np.float32))
+
+
+@pytest.mark.parametrize(
+    'center, side, out_size',
+    [
+        ((10.3, 20.7), 301.0, 255),  # mostly outside the frame
+        ((96.5, 70.2), 57.0, 127),  # upscaled
+        ((180.0, 130.0), 255.0, 255),  # same size, corner
+        ((5.0, 5.0), 400.0, 271),
+    ],
+)
+def test_host_exact_crop_equals_the_model_crop(center, side, out_size):
+    import torch
+
+    from mmusot.models.sot.usot_subwindow import crop_siamfc
+    from mmusot.tracking.crops import crop_exact, exact_pad_value
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (144, 192, 3), dtype=np.uint8)
+    image = torch.from_numpy(frame).permute(2, 0, 1)[None].float()
+    pad = image.mean(dim=(0, 2, 3))
+    assert np.allclose(pad.numpy(), exact_pad_value(frame), atol=1e-4)
+    expected = crop_siamfc(
+        image, torch.tensor([center]), torch.tensor([side]), out_size, pad
+    )[0].permute(1, 2, 0)
+    found = crop_exact(frame, center, side, out_size, exact_pad_value(frame))
+    assert found.dtype == np.float32 and found.shape == (out_size,) * 2 + (3,)
+    assert np.abs(found - expected.numpy()).max() < 0.05
+
+
+def test_host_crops_refuse_a_non_finite_state():
+    from mmusot.tracking.crops import crop_exact
+
+    frame = np.zeros((20, 20, 3), np.uint8)
+    with pytest.raises(ValueError, match='exact crop of a non-finite window'):
+        crop_exact(frame, (np.nan, 3.0), 9.0, 15, np.zeros(3, np.float32))
