@@ -10,6 +10,7 @@ three run them (OpenCV from its 5.x DNN engine on). ``'opencv'`` needs
 nothing beyond OpenCV itself.
 """
 
+import importlib
 import os
 from typing import Dict, List, Optional
 
@@ -31,6 +32,36 @@ def _threads(threads: Optional[int]) -> int:
         return os.cpu_count() or 1
 
 
+def _import(module: str, backend: str):
+    """Import a backend's package, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise DeployError(
+            f'the {backend} backend needs {module}: pip install '
+            '"mmusot[deploy]"'
+        ) from None
+
+
+def _load_graphs(package: DeployPackage, load, what: str) -> dict:
+    """``load(path)`` for each graph, by role; a failure names the file.
+
+    Args:
+        package (DeployPackage): the exported folder.
+        load (callable): path → the backend's loaded graph.
+        what (str): e.g. ``'onnxruntime cannot load it'``.
+    """
+    graphs = {}
+    for role, path in package.files.items():
+        try:
+            graphs[role] = load(path)
+        except Exception as err:  # each backend raises its own types
+            message = str(err).strip().splitlines()
+            detail = message[-1] if message else type(err).__name__
+            raise DeployError(f'{path}: {what} ({detail})') from None
+    return graphs
+
+
 class OnnxRuntimeBackend:
     """The graphs on ONNX Runtime (CPU, or CUDA when asked and present).
 
@@ -49,13 +80,7 @@ class OnnxRuntimeBackend:
         threads: Optional[int] = None,
         device: str = 'cpu',
     ) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise DeployError(
-                'the onnxruntime backend needs onnxruntime: pip install '
-                '"mmusot[deploy]"'
-            ) from None
+        ort = _import('onnxruntime', self.name)
         options = ort.SessionOptions()
         options.intra_op_num_threads = _threads(threads)
         options.inter_op_num_threads = 1
@@ -75,24 +100,17 @@ class OnnxRuntimeBackend:
                     '(install onnxruntime-gpu)'
                 )
             providers.insert(0, 'CUDAExecutionProvider')
-        self.sessions = {}
-        for role, path in package.files.items():
-            try:
-                self.sessions[role] = ort.InferenceSession(
-                    path, options, providers=providers
-                )
-            except Exception as err:  # onnxruntime raises its own types
-                raise DeployError(
-                    f'{path}: onnxruntime cannot load it ({err})'
-                ) from None
-        self.outputs = {
-            role: [o.name for o in s.get_outputs()]
-            for role, s in self.sessions.items()
-        }
+        self.sessions = _load_graphs(
+            package,
+            lambda path: ort.InferenceSession(
+                path, options, providers=providers
+            ),
+            'onnxruntime cannot load it',
+        )
 
     def run(self, role: str, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
         """Run graph ``role`` on ``feeds``; outputs in graph order."""
-        return self.sessions[role].run(self.outputs[role], feeds)
+        return self.sessions[role].run(list(GRAPH_OUTPUTS[role]), feeds)
 
 
 class OpenVINOBackend:
@@ -113,25 +131,16 @@ class OpenVINOBackend:
         threads: Optional[int] = None,
         device: str = 'CPU',
     ) -> None:
-        try:
-            import openvino as ov
-        except ImportError:
-            raise DeployError(
-                'the openvino backend needs openvino: pip install '
-                '"mmusot[deploy]"'
-            ) from None
-        core = ov.Core()
+        core = _import('openvino', self.name).Core()
         device = 'CPU' if device.lower() == 'cpu' else device
         config = {'INFERENCE_NUM_THREADS': _threads(threads)}
-        self.requests = {}
-        for role, path in package.files.items():
-            try:
-                compiled = core.compile_model(path, device, config)
-            except Exception as err:  # openvino raises RuntimeError
-                raise DeployError(
-                    f'{path}: openvino cannot compile it ({err})'
-                ) from None
-            self.requests[role] = compiled.create_infer_request()
+        self.requests = _load_graphs(
+            package,
+            lambda path: core.compile_model(
+                path, device, config
+            ).create_infer_request(),
+            'openvino cannot compile it',
+        )
 
     def run(self, role: str, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
         """Run graph ``role`` on ``feeds``; outputs in graph order."""
@@ -169,16 +178,11 @@ class OpenCVBackend:
             )
         if threads:
             cv2.setNumThreads(int(threads))
-        self.nets = {}
-        for role, path in package.files.items():
-            try:
-                self.nets[role] = cv2.dnn.readNetFromONNX(path)
-            except cv2.error as err:
-                message = str(err).strip().splitlines()[-1]
-                raise DeployError(
-                    f'{path}: OpenCV {cv2.__version__} cannot load it '
-                    f'({message}); use --backend onnxruntime'
-                ) from None
+        self.nets = _load_graphs(
+            package,
+            cv2.dnn.readNetFromONNX,
+            f'OpenCV {cv2.__version__} cannot load it',
+        )
 
     def run(self, role: str, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
         """Run graph ``role`` on ``feeds``; outputs in graph order."""
