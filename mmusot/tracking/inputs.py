@@ -108,3 +108,15 @@ def check_box(box: BoxLike, frame_shape: Sequence[int]) -> np.ndarray:
             'frame if the target fills the view'
         )
     return values
+
+
+def read_frame(path: str) -> np.ndarray:
+    """An image file as a frame (:func:`check_frame`), or an error naming it.
+
+    Raises:
+        ValueError: the file is missing, unreadable or not an image.
+    """
+    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise ValueError(f'{path}: missing or not a readable image')
+    return check_frame(frame)

@@ -337,3 +337,12 @@ def test_host_crops_refuse_a_non_finite_state():
     frame = np.zeros((20, 20, 3), np.uint8)
     with pytest.raises(ValueError, match='exact crop of a non-finite window'):
         crop_exact(frame, (np.nan, 3.0), 9.0, 15, np.zeros(3, np.float32))
+
+
+def test_read_frame_names_an_unreadable_file(tmp_path):
+    from mmusot.tracking.inputs import read_frame
+
+    bad = tmp_path / 'frame.jpg'
+    bad.write_bytes(b'not an image')
+    with pytest.raises(ValueError, match='frame.jpg: missing or not a'):
+        read_frame(str(bad))

@@ -35,8 +35,9 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-import cv2
 import numpy as np
+
+from mmusot.tracking.inputs import read_frame
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SOT_EVAL = osp.join(osp.dirname(REPO), 'shared', 'data', 'sot_eval')
@@ -143,7 +144,7 @@ def check_golden(
             test_cfg=dict(crop_mode='official', one_based_gt=False),
         )
         frames = [
-            cv2.imread(osp.join(SOT_EVAL, sequence, 'img', n)) for n in names
+            read_frame(osp.join(SOT_EVAL, sequence, 'img', n)) for n in names
         ]
         tracker.init(frames[0], golden[f'{sequence}/init_box'])
         boxes = [tracker.box]
@@ -249,7 +250,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         f'{"mean IoU":>10}{"frames < 0.99":>15}'
     )
     for info in infos:
-        frames = [cv2.imread(p) for p in info.img_paths]
+        frames = [read_frame(p) for p in info.img_paths]
         runs = compare_sequence(pytorch, runtimes, frames, info.gt_xywh[0])
         for mode in args.modes:
             iou = runs[mode]['iou']

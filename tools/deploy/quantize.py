@@ -25,8 +25,9 @@ import sys
 import tempfile
 from typing import Dict, List, Optional
 
-import cv2
 import numpy as np
+
+from mmusot.tracking.inputs import read_frame
 
 #: The graphs quantised (by role) and the ops quantised in them.
 QUANTISED = ('backbone', 'head')
@@ -56,7 +57,11 @@ def read_tracks(root: str, clips: int, frames: int) -> List[tuple]:
         first = int(start) - 1
         last = min(int(end), first + frames)
         paths = [osp.join(root, video, n) for n in names[first:last]]
+        if len(paths) < 2:
+            raise ValueError(f'{osp.join(root, video)}: fewer than 2 frames')
         tracks.append((paths, boxes[first]))
+    if not tracks:
+        raise ValueError(f'{infos}: no track listed')
     return tracks
 
 
@@ -78,7 +83,7 @@ def collect_inputs(
 
     backend.run = recording_run
     for paths, box in tracks:
-        frames = [cv2.imread(p) for p in paths]
+        frames = [read_frame(p) for p in paths]
         tracker.init(frames[0], box)
         for frame in frames[1:]:
             tracker.track(frame)
@@ -156,14 +161,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--frames', type=int, default=20)
     parser.add_argument('--threads', type=int, default=None)
     args = parser.parse_args(argv)
-    quantize_folder(
-        args.src,
-        args.dst,
-        args.pseudo_labels,
-        args.clips,
-        args.frames,
-        args.threads,
-    )
+    from mmusot.runtime import DeployError
+
+    try:
+        quantize_folder(
+            args.src,
+            args.dst,
+            args.pseudo_labels,
+            args.clips,
+            args.frames,
+            args.threads,
+        )
+    except (OSError, ValueError, DeployError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     print(f'wrote {args.dst}')
     return 0
 
