@@ -10,7 +10,9 @@ box after frame 40 relative to the reference (the demo's known failure is a
 box that shrinks onto the bunny's face). A seed passes with mean IoU >= 0.5
 and that ratio >= 0.5. With ``--sot-eval``, each model is also tested with
 ``tools/test.py``'s path on the OTB-style folder (report only: nothing is
-chosen on it).
+chosen on it). ``--test-cfg-options`` sets the tracker's test-time
+parameters for both (e.g. ``model.test_cfg.lr=0.3``); figures measured
+with other ones are measured again, the training is kept.
 
 Resumable: each seed's training resumes from its last epoch, and its
 figures are kept in ``<work-dir>/seed<N>/figures.json``.
@@ -21,6 +23,8 @@ Examples::
     python tools/benchmark/demo_seeds.py --seeds 0 1 \\
         --cfg-options train_dataloader.dataset.pipeline.1.search.zoom=1.6
     python tools/benchmark/demo_seeds.py --sot-eval ../shared/data/sot_eval
+    python tools/benchmark/demo_seeds.py --test-cfg-options \
+        model.test_cfg.lr=0.3 --sot-eval ../shared/data/sot_eval
 """
 
 import argparse
@@ -44,6 +48,8 @@ MIN_MEAN_IOU = 0.5
 MIN_SIZE_RATIO = 0.5
 #: ... from this frame on (0-based).
 SIZE_CHECK_FROM = 40
+#: figures.json keys kept when the test-time parameters change
+TRAIN_KEYS = ('train_minutes',)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -73,6 +79,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action=DictAction,
         help='overrides of the demo training config (a recipe variant: '
         'use its own --work-dir)',
+    )
+    parser.add_argument(
+        '--test-cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='overrides of the test config for the bunny and sot_eval, '
+        'e.g. model.test_cfg.lr=0.3',
     )
     parser.add_argument(
         '--sot-eval',
@@ -154,13 +168,20 @@ def train_seed(
     return final
 
 
-def track_bunny(video: str, checkpoint: str, init_box: List[float]):
+def track_bunny(
+    video: str,
+    checkpoint: str,
+    init_box: List[float],
+    cfg_options: Optional[dict] = None,
+):
     """The bunny's boxes (N, 4) from the demo's init box."""
     import cv2
 
     from mmusot.apis import Tracker
 
-    tracker = Tracker.from_config(TEST_CONFIG, checkpoint)
+    tracker = Tracker.from_config(
+        TEST_CONFIG, checkpoint, cfg_options=cfg_options or None
+    )
     capture = cv2.VideoCapture(video)
     boxes = []
     try:
@@ -179,7 +200,12 @@ def track_bunny(video: str, checkpoint: str, init_box: List[float]):
     return np.asarray(boxes, float)
 
 
-def sot_eval(work_dir: str, epoch: int, data_root: str) -> Dict:
+def sot_eval(
+    work_dir: str,
+    epoch: int,
+    data_root: str,
+    cfg_options: Optional[dict] = None,
+) -> Dict:
     """``tools/analysis/eval_epochs.py`` on one epoch (its own process)."""
     command = [
         sys.executable,
@@ -192,7 +218,7 @@ def sot_eval(work_dir: str, epoch: int, data_root: str) -> Dict:
         osp.join(work_dir, 'sot_eval'),
         '--cfg-options',
         f'test_dataloader.dataset.data_root={data_root}',
-    ]
+    ] + [f'{key}={value}' for key, value in (cfg_options or {}).items()]
     subprocess.run(command, check=True)
     with open(osp.join(work_dir, 'sot_eval', f'epoch_{epoch}.json')) as f:
         metrics = json.load(f)['metrics']
@@ -210,21 +236,31 @@ def run_seed(args: argparse.Namespace, seed: int, video: str) -> Dict:
     if osp.isfile(record_path):
         with open(record_path) as f:
             record = json.load(f)
+    test_options = dict(args.test_cfg_options)
+    if record.get('test_cfg_options', {}) != test_options:
+        # measured with other test-time parameters: measure again
+        for key in [k for k in record if k not in TRAIN_KEYS]:
+            del record[key]
     if 'mean_iou' not in record:
         started = time.perf_counter()
         checkpoint = train_seed(args.pseudo, work_dir, seed, args.cfg_options)
-        record['train_minutes'] = (time.perf_counter() - started) / 60
+        if 'train_minutes' not in record:
+            record['train_minutes'] = (time.perf_counter() - started) / 60
         init_box = [float(v) for v in DEFAULT_INIT_BOX.split(',')]
-        boxes = track_bunny(video, checkpoint, init_box)
+        boxes = track_bunny(video, checkpoint, init_box, test_options)
         np.savetxt(
             osp.join(work_dir, 'bunny.txt'), boxes, fmt='%.2f', delimiter=','
         )
         record.update(score_track(boxes, read_boxes(REFERENCE)))
-        record.update(seed=seed, checkpoint=checkpoint)
+        record.update(
+            seed=seed, checkpoint=checkpoint, test_cfg_options=test_options
+        )
         _save(record_path, record)
     if args.sot_eval and 'success' not in record:
         epoch = int(osp.basename(record['checkpoint'])[6:-4])
-        record.update(sot_eval(work_dir, epoch, args.sot_eval))
+        record.update(
+            sot_eval(work_dir, epoch, args.sot_eval, test_options)
+        )
         _save(record_path, record)
     return record
 

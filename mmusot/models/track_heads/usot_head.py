@@ -25,6 +25,7 @@ from ..layers import (
 )
 
 SEARCH_POOL_AXES = ('official', 'corrected')
+REG_LOSS_NORMS = ('cell', 'sample')
 #: The official heads scale their classification logits by 0.1.
 CLS_LOGIT_SCALE = 0.1
 
@@ -59,7 +60,9 @@ def weighted_bce_loss(logits: Tensor, labels: Tensor) -> Tensor:
     return loss
 
 
-def iou_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+def iou_loss(
+    pred: Tensor, target: Tensor, weight: Tensor, norm: str = 'cell'
+) -> Tensor:
     """UnitBox IoU loss with +1 smoothing (official ``_IOULoss``,
     ``lib/models/models.py``).
 
@@ -67,16 +70,29 @@ def iou_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
     I and U are the intersection and union of the boxes described by the
     (l, t, r, b) distances of the prediction and the target.
 
+    Every cell inside a target box counts, so with ``norm='cell'`` (the
+    official mean over all counted cells of the batch) a sample weighs in
+    proportion to its target's area in the search crop: a model that
+    cannot yet tell sizes apart is pulled towards the larger targets.
+    ``norm='sample'`` averages each sample's cells first, then the samples
+    that have any (every target weighs the same).
+
     Args:
         pred (Tensor): of shape (N, 4, H, W), predicted (l, t, r, b)
             distances in search pixels.
         target (Tensor): of shape (N, 4, H, W), target distances.
         weight (Tensor): of shape (N, H, W) or (N, 1, H, W); cells with
             a positive weight count.
+        norm (str): ``'cell'`` or ``'sample'``. Defaults to 'cell'.
 
     Returns:
         Tensor: the scalar loss (0 when no cell counts).
     """
+    if norm not in REG_LOSS_NORMS:
+        raise ValueError(
+            f'reg loss norm must be one of {REG_LOSS_NORMS}, got {norm!r}'
+        )
+    num = pred.shape[0]
     pred = pred.permute(0, 2, 3, 1).reshape(-1, 4)
     target = target.permute(0, 2, 3, 1).reshape(-1, 4).to(pred.dtype)
     mask = weight.reshape(-1) > 0
@@ -93,6 +109,13 @@ def iou_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
         mask, (inter + 1) / (union + 1), torch.ones_like(inter)
     )
     losses = -torch.log(ratio)
+    if norm == 'sample':
+        mask = mask.reshape(num, -1)
+        per_sample = (losses.reshape(num, -1) * mask).sum(dim=1)
+        counts = mask.sum(dim=1)
+        counted = counts > 0
+        per_sample = per_sample / counts.clamp(min=1)
+        return per_sample.sum() / counted.sum().clamp(min=1)
     return (losses * mask).sum() / mask.sum().clamp(min=1)
 
 
@@ -212,6 +235,11 @@ class USOTHead(BaseModule):
         naive_cls_weight (float): λ1 of the naive stage (Eq. 6). Defaults
             to 0.2.
         reg_loss_weight (float): IoU loss weight. Defaults to 1.0.
+        reg_loss_norm (str): how the IoU loss averages its cells:
+            ``'cell'`` (official: over all cells inside the targets of the
+            batch, so large targets weigh more) or ``'sample'`` (each
+            target weighs the same; see :func:`iou_loss`). Defaults to
+            'cell'.
         lambda1 (float): λ1 of the cycle-memory stage (Eq. 9). Defaults to
             0.3.
         lambda_total (float): λ1 + λ2. Defaults to 0.9.
@@ -234,6 +262,7 @@ class USOTHead(BaseModule):
         label_radius: int = 2,
         naive_cls_weight: float = 0.2,
         reg_loss_weight: float = 1.0,
+        reg_loss_norm: str = 'cell',
         lambda1: float = 0.3,
         lambda_total: float = 0.9,
         cls_ratio: float = 0.6,
@@ -244,6 +273,11 @@ class USOTHead(BaseModule):
             raise ValueError(
                 f'search_pool_axis must be one of '
                 f'{SEARCH_POOL_AXES}, got {search_pool_axis!r}'
+            )
+        if reg_loss_norm not in REG_LOSS_NORMS:
+            raise ValueError(
+                f'reg_loss_norm must be one of {REG_LOSS_NORMS}, '
+                f'got {reg_loss_norm!r}'
             )
         if pool_size % 2 != 1 or pool_size < 5:
             raise ValueError(
@@ -257,6 +291,7 @@ class USOTHead(BaseModule):
         self.label_radius = label_radius
         self.naive_cls_weight = naive_cls_weight
         self.reg_loss_weight = reg_loss_weight
+        self.reg_loss_norm = reg_loss_norm
         self.lambda1 = lambda1
         self.lambda_total = lambda_total
         self.cls_ratio = cls_ratio
@@ -769,7 +804,9 @@ class USOTHead(BaseModule):
             dict[str, Tensor]: ``loss_reg``, ``loss_cls`` and, in the cycle
             stage, ``loss_mem``; each already weighted.
         """
-        loss_reg = iou_loss(reg, reg_target, reg_weight)
+        loss_reg = iou_loss(
+            reg, reg_target, reg_weight, norm=self.reg_loss_norm
+        )
         loss_cls = weighted_bce_loss(cls_logits, cls_label)
         losses = dict(loss_reg=self.reg_loss_weight * loss_reg)
         if mem_logits is None:

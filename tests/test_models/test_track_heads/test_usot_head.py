@@ -124,6 +124,29 @@ def test_iou_loss_by_hand():
     assert iou_loss(pred, target, weight * 0).item() == 0.0
 
 
+def test_iou_loss_sample_norm_weighs_targets_equally():
+    # Sample 0 has three counted cells with loss a each, sample 1 one cell
+    # with loss 0, sample 2 none. 'cell': 3a / 4; 'sample': (a + 0) / 2.
+    target = torch.full((3, 4, 1, 4), 2.0)
+    pred = target.clone()
+    pred[0, 0] = 1.0  # l halved: I = 12, U = 16
+    weight = torch.zeros(3, 1, 1, 4)
+    weight[0, 0, 0, :3] = 1
+    weight[1, 0, 0, 0] = 1
+    a = -math.log(13 / 17)
+    assert iou_loss(pred, target, weight).item() == pytest.approx(
+        3 * a / 4, rel=1e-6
+    )
+    assert iou_loss(pred, target, weight, norm='sample').item() == (
+        pytest.approx(a / 2, rel=1e-6)
+    )
+    assert iou_loss(pred, target, weight * 0, norm='sample').item() == 0.0
+    with pytest.raises(ValueError, match='norm'):
+        iou_loss(pred, target, weight, norm='batch')
+    with pytest.raises(ValueError, match='reg_loss_norm'):
+        USOTHead(in_channels=8, reg_loss_norm='area')
+
+
 def test_targets_diamond_and_regression():
     head = small_head()
     boxes = torch.tensor(
