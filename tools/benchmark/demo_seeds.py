@@ -258,9 +258,7 @@ def run_seed(args: argparse.Namespace, seed: int, video: str) -> Dict:
         _save(record_path, record)
     if args.sot_eval and 'success' not in record:
         epoch = int(osp.basename(record['checkpoint'])[6:-4])
-        record.update(
-            sot_eval(work_dir, epoch, args.sot_eval, test_options)
-        )
+        record.update(sot_eval(work_dir, epoch, args.sot_eval, test_options))
         _save(record_path, record)
     return record
 
