@@ -288,6 +288,26 @@ def test_loss_by_feat_weights():
     assert naive['loss_reg'].item() == pytest.approx(
         iou_loss(reg, target, weight).item()
     )
+    # reg_loss_norm='sample': a small and a large target weigh the same
+    boxes = torch.tensor(
+        [[110.0, 110.0, 140.0, 140.0], [40.0, 40.0, 210.0, 210.0]]
+    )
+    label, target, weight = head.get_targets(boxes, 25)
+    reg = torch.full((2, 4, 25, 25), 12.0)
+    cell = head.loss_by_feat(cls.expand(2, -1, -1, -1), reg, label, target, weight)
+    head.reg_loss_norm = 'sample'
+    sample = head.loss_by_feat(
+        cls.expand(2, -1, -1, -1), reg, label, target, weight
+    )
+    per_target = [
+        iou_loss(reg[i : i + 1], target[i : i + 1], weight[i : i + 1])
+        for i in range(2)
+    ]
+    assert sample['loss_reg'].item() == pytest.approx(
+        (per_target[0].item() + per_target[1].item()) / 2, rel=1e-6
+    )
+    # the official mean leans towards the large target's (worse) loss
+    assert cell['loss_reg'].item() > sample['loss_reg'].item()
 
 
 def test_head_matches_official_outputs():
