@@ -88,3 +88,34 @@ def test_siamese_rpn_trains_on_pseudo_labels(pseudo_root):
     grads = [p.grad for p in model.head.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
     assert sum(g.abs().sum() for g in grads) > 0
+
+
+def test_cpu3h_recipe_learns_size_and_trains(pseudo_root):
+    """The three-hour CPU recipe: zoomed search crops with the exact label,
+    per-target IoU loss, frozen backbone, averaged weights; one real step."""
+    cfg = load_config(
+        str(CONFIGS / 'usot_mobilenetv2_1xb8-28e-cpu3h_pseudo-folder.py')
+    )
+    crop = cfg.train_dataloader.dataset.pipeline[1]
+    assert crop.type == 'USOTShiftScaleCrop'
+    assert crop.search.zoom == 1.6 and crop.search.label_shift == 'exact'
+    assert 'zoom' not in crop.template and 'zoom' not in crop.memory
+    assert cfg.model.head.reg_loss_norm == 'sample'
+    hooks = {h['type']: h for h in cfg.custom_hooks}
+    assert 'BackboneUnfreezeHook' not in hooks
+    assert hooks['EMAHook']['begin_epoch'] == (
+        hooks['USOTStageHook']['cycle_start_epoch'] - 1
+    )
+    assert cfg.train_cfg.max_epochs == 28
+    # the paper's recipe is untouched
+    paper = load_config(
+        str(CONFIGS / 'usot_mobilenetv2_1xb8-30e-cpu_pseudo-folder.py')
+    )
+    assert 'zoom' not in paper.train_dataloader.dataset.pipeline[1].search
+    assert 'reg_loss_norm' not in paper.model.head
+    torch.manual_seed(0)
+    cfg.model.backbone.init_cfg = None
+    model, batch = build_one_batch(cfg, pseudo_root)
+    losses = model.loss(**batch)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total) and total > 0
