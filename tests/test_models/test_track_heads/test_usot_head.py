@@ -294,11 +294,10 @@ def test_loss_by_feat_weights():
     )
     label, target, weight = head.get_targets(boxes, 25)
     reg = torch.full((2, 4, 25, 25), 12.0)
-    cell = head.loss_by_feat(cls.expand(2, -1, -1, -1), reg, label, target, weight)
+    cls = cls.expand(2, -1, -1, -1)
+    cell = head.loss_by_feat(cls, reg, label, target, weight)
     head.reg_loss_norm = 'sample'
-    sample = head.loss_by_feat(
-        cls.expand(2, -1, -1, -1), reg, label, target, weight
-    )
+    sample = head.loss_by_feat(cls, reg, label, target, weight)
     per_target = [
         iou_loss(reg[i : i + 1], target[i : i + 1], weight[i : i + 1])
         for i in range(2)
