@@ -95,6 +95,16 @@ def test_every_epoch_as_tools_test(run, capsys, monkeypatch):
     assert evaluated == ['epoch_3.pth']
     assert rows2[:2] == rows and [r['epoch'] for r in rows2] == [1, 2, 3]
     assert '[1/3] epoch_1.pth: already evaluated' in capsys.readouterr().out
+    # --plot draws the curve from the kept figures (nothing evaluated)
+    evaluated.clear()
+    tool.main([str(work_dir), config, '--plot'])
+    assert evaluated == []
+    png = next(work_dir.glob('eval_epochs/*/learning_curve.png'))
+    import cv2
+
+    image = cv2.imread(str(png))
+    assert image is not None and image.shape[:2] == (400, 600)
+    assert image.std() > 0  # something is drawn
     # a rewritten checkpoint is evaluated again; --epochs picks
     save_init_checkpoint(config, work_dir / 'epoch_1.pth', 9)
     os.utime(work_dir / 'epoch_1.pth', (1, 1))

@@ -70,6 +70,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='evaluate again the epochs already evaluated',
     )
+    parser.add_argument(
+        '--plot',
+        action='store_true',
+        help='also draw the learning curve, learning_curve.png (needs '
+        'matplotlib)',
+    )
     return parser.parse_args(argv)
 
 
@@ -169,8 +175,36 @@ def table_rows(records: List[dict]) -> List[dict]:
     return rows
 
 
+def plot_curve(rows: List[dict], path: str, title: str) -> None:
+    """Each metric (in %) along the epochs, one line each, as a PNG."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    epochs = [row['epoch'] for row in rows]
+    names = [k for k in rows[0] if k != 'epoch']
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for name in names:
+        values = [row.get(name, float('nan')) for row in rows]
+        ax.plot(epochs, values, marker='o', label=name)
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('metric')
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main(argv: Optional[List[str]] = None) -> List[dict]:
     args = parse_args(argv)
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            sys.exit('error: --plot needs matplotlib (pip install matplotlib)')
     from mmusot.evaluation import markdown_table, write_csv, write_markdown
     from mmusot.utils.safe_load import CheckpointLoadError
 
@@ -233,7 +267,15 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     write_markdown(osp.join(out_dir, 'results.md'), text)
     write_csv(osp.join(out_dir, 'results.csv'), rows)
     print(text, end='')
-    print(f'\nwritten: {out_dir}/results.md, results.csv')
+    written = f'{out_dir}/results.md, results.csv'
+    if args.plot:
+        plot_curve(
+            rows,
+            osp.join(out_dir, 'learning_curve.png'),
+            f'{args.work_dir} ({config_name})',
+        )
+        written += ', learning_curve.png'
+    print(f'\nwritten: {written}')
     return rows
 
 
