@@ -116,3 +116,19 @@ def test_train_config_is_seeded_and_takes_the_seed_option(tmp_path):
     assert cfg.train_dataloader.dataset.data_root == 'pseudo'
     seeded = learn_and_track.train_config('pseudo', str(tmp_path), False, 3)
     assert seeded.randomness == dict(seed=3)
+
+
+def test_demo_recipe_learns_box_size(tmp_path):
+    """The demo trains with the zoomed search crop, the exact label and the
+    per-target IoU loss (README, "make demo": without them the box shrinks
+    onto the bunny's face under some seeds); the other roles' crops and the
+    paper's CPU recipe keep the official crop."""
+    cfg = learn_and_track.train_config('pseudo', str(tmp_path), quick=False)
+    crop = cfg.train_dataloader.dataset.pipeline[1]
+    assert crop.type == 'USOTShiftScaleCrop'
+    assert dict(crop.search) == dict(
+        size=255, shift=64, scale=0.18, zoom=1.6, label_shift='exact'
+    )
+    assert dict(crop.template) == dict(size=127, shift=4, scale=0.05)
+    assert dict(crop.memory) == dict(size=255, shift=64, scale=0.18)
+    assert cfg.model.head.reg_loss_norm == 'sample'
