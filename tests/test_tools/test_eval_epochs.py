@@ -111,6 +111,19 @@ def test_every_epoch_as_tools_test(run, capsys, monkeypatch):
     evaluated.clear()
     rows3 = tool.main([str(work_dir), config, '--epochs', '1'])
     assert evaluated == ['epoch_1.pth'] and len(rows3) == 1
+    # figures measured with other test-time overrides are measured again
+    evaluated.clear()
+    tool.main(
+        [
+            str(work_dir),
+            config,
+            '--epochs',
+            '1',
+            '--cfg-options',
+            'model.test_cfg.lr=0.3',
+        ]
+    )
+    assert evaluated == ['epoch_1.pth']
 
 
 def test_errors(run, tmp_path):

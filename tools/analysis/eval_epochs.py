@@ -143,13 +143,21 @@ def evaluate_checkpoint(
     return {key: float(value) for key, value in metrics.items()}
 
 
-def load_record(path: str, stamp: dict) -> Optional[dict]:
-    """A saved epoch record, if it is for this checkpoint file."""
+def load_record(
+    path: str, stamp: dict, config: str, cfg_options: Optional[dict]
+) -> Optional[dict]:
+    """A saved epoch record, if it is for this checkpoint file, this test
+    config and these overrides (other ones: evaluate again)."""
     if not osp.isfile(path):
         return None
     with open(path, encoding='utf-8') as f:
         record = json.load(f)
-    return record if record.get('checkpoint_stamp') == stamp else None
+    same = (
+        record.get('checkpoint_stamp') == stamp
+        and record.get('config') == osp.abspath(config)
+        and record.get('cfg_options') == json.loads(json.dumps(cfg_options))
+    )
+    return record if same else None
 
 
 def save_record(path: str, record: dict) -> None:
@@ -224,7 +232,11 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         prefix = f'[{i}/{len(checkpoints)}] {osp.basename(path)}'
         record_file = osp.join(out_dir, f'epoch_{epoch}.json')
         stamp = checkpoint_stamp(path)
-        record = None if args.force else load_record(record_file, stamp)
+        record = (
+            None
+            if args.force
+            else load_record(record_file, stamp, args.config, args.cfg_options)
+        )
         if record is not None:
             print(f'{prefix}: already evaluated ({record_file})', flush=True)
         else:

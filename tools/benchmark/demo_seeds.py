@@ -23,7 +23,7 @@ Examples::
     python tools/benchmark/demo_seeds.py --seeds 0 1 \\
         --cfg-options train_dataloader.dataset.pipeline.1.search.zoom=1.6
     python tools/benchmark/demo_seeds.py --sot-eval ../shared/data/sot_eval
-    python tools/benchmark/demo_seeds.py --test-cfg-options \
+    python tools/benchmark/demo_seeds.py --test-cfg-options \\
         model.test_cfg.lr=0.3 --sot-eval ../shared/data/sot_eval
 """
 
